@@ -1,0 +1,216 @@
+//! The [`Guichet`]: one configured desk shared by every layer, and its builder.
+
+use std::sync::Arc;
+
+use crate::audit::{Audit, AuditEvent};
+use crate::config::Config;
+use crate::error::{ConfigError, StoreError};
+use crate::flows::Flows;
+use crate::guard::Deny;
+use crate::identity::{UserCode, UserCodeError};
+use crate::limit::IpLimiter;
+use crate::pages::{BuiltinPages, Pages};
+use crate::password::Hasher;
+use crate::session::SessionLayer;
+use crate::store::memory::{MemoryCredentialStore, MemorySessionStore, MemoryThrottleStore};
+use crate::store::{CredentialStore, Directory, SessionStore, ThrottleStore};
+
+/// Everything the layers share. Built once by [`GuichetBuilder::build`].
+pub(crate) struct Desk {
+    pub(crate) config: Config,
+    pub(crate) directory: Arc<dyn Directory>,
+    pub(crate) sessions: Arc<dyn SessionStore>,
+    pub(crate) credentials: Arc<dyn CredentialStore>,
+    pub(crate) throttle: Arc<dyn ThrottleStore>,
+    pub(crate) hasher: Hasher,
+    pub(crate) ip_limiter: IpLimiter,
+    pub(crate) pages: Arc<dyn Pages>,
+    pub(crate) denials: Option<Arc<dyn Deny>>,
+    pub(crate) audit: Audit,
+}
+
+impl Desk {
+    pub(crate) fn login_path(&self) -> String {
+        format!("{}/login", self.config.prefix)
+    }
+
+    pub(crate) fn set_password_path(&self) -> String {
+        format!("{}/password/set", self.config.prefix)
+    }
+
+    pub(crate) fn assets_path(&self) -> String {
+        format!("{}/assets", self.config.prefix)
+    }
+}
+
+/// A configured sign-in desk. Cheap to clone; make layers and flows from it.
+///
+/// ```
+/// use guichet::{Guichet, store::memory::AccountsFile};
+///
+/// # fn main() -> Result<(), guichet::ConfigError> {
+/// let guichet = Guichet::builder()
+///     .directory(AccountsFile::demo())
+///     .build()?;
+/// let _layer = guichet.session_layer(); // outermost, around everything
+/// let _flows = guichet.flows();         // mounted at guichet.prefix()
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Guichet {
+    desk: Arc<Desk>,
+}
+
+impl Guichet {
+    /// Starts a builder with the safe defaults and the in-memory stores.
+    pub fn builder() -> GuichetBuilder {
+        GuichetBuilder::default()
+    }
+
+    /// The layer that gives every request its lazy [`Session`](crate::Session). Put it outermost.
+    pub fn session_layer(&self) -> SessionLayer {
+        SessionLayer::new(Arc::clone(&self.desk))
+    }
+
+    /// The built-in flows, to mount at [`prefix`](Self::prefix).
+    pub fn flows(&self) -> Flows {
+        Flows::new(Arc::clone(&self.desk))
+    }
+
+    /// Where the flows live (default `/auth`).
+    pub fn prefix(&self) -> &str {
+        &self.desk.config.prefix
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &Config {
+        &self.desk.config
+    }
+
+    /// The password hasher (to provision hashes with the configured parameters).
+    pub fn hasher(&self) -> &Hasher {
+        &self.desk.hasher
+    }
+
+    /// Normalises a typed user code with the configured case policy.
+    pub fn user_code(&self, typed: &str) -> Result<UserCode, UserCodeError> {
+        UserCode::parse(typed, self.desk.config.user_codes.case)
+    }
+
+    /// Ends every session of the account at once ("sign out everywhere").
+    pub async fn sign_out_everywhere(&self, code: &UserCode) -> Result<(), StoreError> {
+        self.desk.credentials.bump_epoch(code).await.map(drop)
+    }
+
+    /// Disables the account: its sessions end and sign-ins fail (with the usual answer).
+    pub async fn disable(&self, code: &UserCode) -> Result<(), StoreError> {
+        self.desk.credentials.set_disabled(code, true).await
+    }
+
+    /// Re-enables an account disabled with [`disable`](Self::disable).
+    pub async fn enable(&self, code: &UserCode) -> Result<(), StoreError> {
+        self.desk.credentials.set_disabled(code, false).await
+    }
+}
+
+impl std::fmt::Debug for Guichet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guichet")
+            .field("config", &self.desk.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Assembles a [`Guichet`]. Only the directory is required; everything else has a default.
+#[derive(Default)]
+#[must_use]
+pub struct GuichetBuilder {
+    config: Config,
+    directory: Option<Arc<dyn Directory>>,
+    sessions: Option<Arc<dyn SessionStore>>,
+    credentials: Option<Arc<dyn CredentialStore>>,
+    throttle: Option<Arc<dyn ThrottleStore>>,
+    pages: Option<Arc<dyn Pages>>,
+    denials: Option<Arc<dyn Deny>>,
+    audit: Audit,
+}
+
+impl GuichetBuilder {
+    /// The policies (default: [`Config::default`]).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Where accounts come from. Required.
+    pub fn directory(mut self, directory: impl Directory) -> Self {
+        self.directory = Some(Arc::new(directory));
+        self
+    }
+
+    /// Where sessions live (default: [`MemorySessionStore`]).
+    pub fn session_store(mut self, store: impl SessionStore) -> Self {
+        self.sessions = Some(Arc::new(store));
+        self
+    }
+
+    /// Where run-time credential state lives (default: [`MemoryCredentialStore::new`], which
+    /// forgets at exit; use [`MemoryCredentialStore::persistent`] or a shared store in production).
+    pub fn credential_store(mut self, store: impl CredentialStore) -> Self {
+        self.credentials = Some(Arc::new(store));
+        self
+    }
+
+    /// Where sign-in failure counts live (default: [`MemoryThrottleStore`]).
+    pub fn throttle_store(mut self, store: impl ThrottleStore) -> Self {
+        self.throttle = Some(Arc::new(store));
+        self
+    }
+
+    /// Replaces the built-in pages.
+    pub fn pages(mut self, pages: impl Pages) -> Self {
+        self.pages = Some(Arc::new(pages));
+        self
+    }
+
+    /// Chooses the guards' answers (see [`Deny`]).
+    pub fn deny_with(mut self, deny: impl Deny) -> Self {
+        self.denials = Some(Arc::new(deny));
+        self
+    }
+
+    /// Calls `hook` with every [`AuditEvent`] (in addition to the `guichet::audit` tracing events).
+    pub fn on_audit(mut self, hook: impl Fn(&AuditEvent) + Send + Sync + 'static) -> Self {
+        self.audit.add(Arc::new(hook));
+        self
+    }
+
+    /// Validates the configuration and builds the desk.
+    pub fn build(self) -> Result<Guichet, ConfigError> {
+        self.config.validate()?;
+        let directory = self.directory.ok_or_else(|| {
+            ConfigError::invalid("directory", "a directory of accounts is required")
+        })?;
+        let desk = Desk {
+            hasher: Hasher::new(&self.config.passwords),
+            ip_limiter: IpLimiter::new(self.config.sign_in.attempts_per_ip),
+            directory,
+            sessions: self
+                .sessions
+                .unwrap_or_else(|| Arc::new(MemorySessionStore::new())),
+            credentials: self
+                .credentials
+                .unwrap_or_else(|| Arc::new(MemoryCredentialStore::new())),
+            throttle: self
+                .throttle
+                .unwrap_or_else(|| Arc::new(MemoryThrottleStore::new())),
+            pages: self.pages.unwrap_or_else(|| Arc::new(BuiltinPages)),
+            denials: self.denials,
+            audit: self.audit,
+            config: self.config,
+        };
+        Ok(Guichet {
+            desk: Arc::new(desk),
+        })
+    }
+}

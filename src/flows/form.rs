@@ -1,0 +1,226 @@
+//! Reading a flow's fields from a form or a JSON body, strictly: bounded size, valid UTF-8,
+//! no repeated field, clear refusals for everything else.
+
+use bytes::Bytes;
+use http::HeaderMap;
+use http_body_util::{BodyExt, Limited};
+
+use crate::error::Refusal;
+
+/// The largest body a flow reads. Sign-in fields fit many times over.
+pub(crate) const MAX_BODY: usize = 16 * 1024;
+
+/// The fields a flow asked for, as sent.
+#[derive(Debug, Default)]
+pub(crate) struct Fields {
+    values: Vec<(&'static str, String)>,
+}
+
+impl Fields {
+    /// The field, if sent.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The field, or a refusal naming it when absent or empty.
+    pub(crate) fn require(&self, name: &'static str) -> Result<&str, Refusal> {
+        self.get(name)
+            .filter(|v| !v.is_empty())
+            .ok_or(Refusal::MissingField(name))
+    }
+
+    fn insert(&mut self, name: &'static str, value: String) -> Result<(), Refusal> {
+        if self.get(name).is_some() {
+            return Err(Refusal::MalformedBody("repeated field"));
+        }
+        self.values.push((name, value));
+        Ok(())
+    }
+}
+
+/// Reads `wanted` fields from a form-encoded or JSON body; other fields are ignored.
+pub(crate) async fn read<B>(
+    headers: &HeaderMap,
+    body: B,
+    wanted: &[&'static str],
+) -> Result<Fields, Refusal>
+where
+    B: http_body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let kind = content_kind(headers)?;
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(Refusal::BodyTooLarge);
+    }
+    let bytes = collect(body).await?;
+    match kind {
+        Kind::Form => parse_form(&bytes, wanted),
+        Kind::Json => parse_json(&bytes, wanted),
+    }
+}
+
+enum Kind {
+    Form,
+    Json,
+}
+
+fn content_kind(headers: &HeaderMap) -> Result<Kind, Refusal> {
+    let media = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    match media.as_deref() {
+        Some("application/x-www-form-urlencoded") => Ok(Kind::Form),
+        Some("application/json") => Ok(Kind::Json),
+        _ => Err(Refusal::UnsupportedMediaType),
+    }
+}
+
+async fn collect<B>(body: B) -> Result<Bytes, Refusal>
+where
+    B: http_body::Body,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(Refusal::BodyTooLarge),
+        Err(_) => Err(Refusal::MalformedBody("the body could not be read")),
+    }
+}
+
+fn parse_form(bytes: &[u8], wanted: &[&'static str]) -> Result<Fields, Refusal> {
+    let mut fields = Fields::default();
+    for pair in bytes.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+        let (name, value) = match pair.iter().position(|b| *b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &b""[..]),
+        };
+        let name = decode(name)?;
+        if let Some(field) = wanted.iter().find(|w| **w == name) {
+            fields.insert(field, decode(value)?)?;
+        }
+    }
+    Ok(fields)
+}
+
+/// Percent-decodes a form component (`+` is a space), refusing what is not UTF-8.
+fn decode(component: &[u8]) -> Result<String, Refusal> {
+    let spaced: Vec<u8> = component
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    percent_encoding::percent_decode(&spaced)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| Refusal::MalformedBody("invalid UTF-8"))
+}
+
+fn parse_json(bytes: &[u8], wanted: &[&'static str]) -> Result<Fields, Refusal> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|_| Refusal::MalformedBody("invalid JSON"))?;
+    let object = value
+        .as_object()
+        .ok_or(Refusal::MalformedBody("expected a JSON object"))?;
+    let mut fields = Fields::default();
+    for field in wanted {
+        match object.get(*field) {
+            None | Some(serde_json::Value::Null) => {}
+            Some(serde_json::Value::String(s)) => fields.insert(field, s.clone())?,
+            Some(_) => {
+                return Err(Refusal::InvalidField {
+                    field,
+                    reason: "expected a string",
+                })
+            }
+        }
+    }
+    Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::Full;
+
+    const WANTED: &[&str] = &["user_code", "password"];
+
+    async fn read_with(content_type: &'static str, body: &'static [u8]) -> Result<Fields, Refusal> {
+        let mut h = HeaderMap::new();
+        h.insert("content-type", content_type.parse().unwrap());
+        read(&h, Full::new(Bytes::from_static(body)), WANTED).await
+    }
+
+    #[tokio::test]
+    async fn forms_and_json_give_the_same_fields() {
+        let form = read_with(
+            "application/x-www-form-urlencoded",
+            b"user_code=+ACME-001+&password=a%26b+c&x=1",
+        )
+        .await
+        .unwrap();
+        assert_eq!(form.get("user_code"), Some(" ACME-001 "));
+        assert_eq!(form.get("password"), Some("a&b c"));
+        let json = read_with(
+            "application/json; charset=utf-8",
+            br#"{"user_code":"ACME-001","password":"a&b c"}"#,
+        )
+        .await
+        .unwrap();
+        assert_eq!(json.get("password"), Some("a&b c"));
+    }
+
+    #[tokio::test]
+    async fn bad_bodies_are_refused_clearly() {
+        let form = "application/x-www-form-urlencoded";
+        assert_eq!(
+            read_with(form, b"user_code=%FF%FE").await.unwrap_err(),
+            Refusal::MalformedBody("invalid UTF-8")
+        );
+        assert_eq!(
+            read_with(form, b"user_code=a&user_code=b")
+                .await
+                .unwrap_err(),
+            Refusal::MalformedBody("repeated field")
+        );
+        assert_eq!(
+            read_with("application/json", b"{\"user_code\":")
+                .await
+                .unwrap_err(),
+            Refusal::MalformedBody("invalid JSON")
+        );
+        assert!(matches!(
+            read_with("application/json", b"{\"user_code\":3}").await,
+            Err(Refusal::InvalidField { .. })
+        ));
+        assert_eq!(
+            read_with("text/plain", b"x").await.unwrap_err(),
+            Refusal::UnsupportedMediaType
+        );
+        let big: &'static [u8] = Box::leak(vec![b'a'; MAX_BODY + 1].into_boxed_slice());
+        assert_eq!(
+            read_with(form, big).await.unwrap_err(),
+            Refusal::BodyTooLarge
+        );
+    }
+
+    #[test]
+    fn missing_and_empty_fields_are_named() {
+        let fields = parse_form(b"user_code=", WANTED).unwrap();
+        assert_eq!(
+            fields.require("user_code"),
+            Err(Refusal::MissingField("user_code"))
+        );
+        assert_eq!(
+            fields.require("password"),
+            Err(Refusal::MissingField("password"))
+        );
+    }
+}

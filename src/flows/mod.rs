@@ -1,0 +1,125 @@
+//! The built-in flows, one tower service mounted under the prefix (default `/auth`):
+//!
+//! | route | module |
+//! | --- | --- |
+//! | `GET /auth/login`, `POST /auth/login` | [`login`](self) |
+//! | `POST /auth/logout` | [`logout`](self) |
+//! | `GET /auth/assets/guichet.css`, `.js` | the built-in pages' stylesheet and Caps Lock script |
+//!
+//! Every POST accepts a form or JSON, is refused if cross-site, and answers JSON to clients
+//! that send `Accept: application/json`. [`Flows`] matches both the full path (`/auth/login`,
+//! for hyper routers that dispatch on the prefix) and the path with the prefix stripped (what
+//! axum's `nest_service` hands over).
+
+mod form;
+mod login;
+mod logout;
+mod next;
+mod origin;
+
+pub(crate) use next::from_uri as next_from_uri;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Method, Request, Response, StatusCode};
+use tower_service::Service;
+
+use crate::desk::Desk;
+use crate::error::Refusal;
+use crate::pages;
+use crate::respond::{self, Body};
+use crate::session::Session;
+
+/// The flows' tower service. Needs guichet's [`SessionLayer`](crate::SessionLayer) around it.
+#[derive(Clone)]
+pub struct Flows {
+    desk: Arc<Desk>,
+}
+
+impl Flows {
+    pub(crate) fn new(desk: Arc<Desk>) -> Self {
+        Self { desk }
+    }
+}
+
+impl std::fmt::Debug for Flows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flows")
+            .field("prefix", &self.desk.config.prefix)
+            .finish()
+    }
+}
+
+enum Route {
+    Login,
+    Logout,
+    Asset(&'static str, &'static str),
+}
+
+impl Route {
+    fn find(path: &str) -> Option<Self> {
+        match path {
+            "/login" => Some(Self::Login),
+            "/logout" => Some(Self::Logout),
+            "/assets/guichet.css" => Some(Self::Asset("text/css; charset=utf-8", pages::STYLE)),
+            "/assets/guichet.js" => {
+                Some(Self::Asset("text/javascript; charset=utf-8", pages::SCRIPT))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl<B> Service<Request<B>> for Flows
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let desk = Arc::clone(&self.desk);
+        Box::pin(async move { Ok(dispatch(desk, request).await) })
+    }
+}
+
+async fn dispatch<B>(desk: Arc<Desk>, request: Request<B>) -> Response<Body>
+where
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let path = request.uri().path();
+    let route = Route::find(
+        path.strip_prefix(desk.config.prefix.as_str())
+            .unwrap_or(path),
+    );
+    let Some(session) = request.extensions().get::<Session>().cloned() else {
+        tracing::error!(target: "guichet", "the flows run without guichet's SessionLayer around them");
+        let mut response = Response::new(Body::default());
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        return response;
+    };
+    let (parts, body) = request.into_parts();
+    let outcome = match (route, &parts.method) {
+        (Some(Route::Login), &Method::GET | &Method::HEAD) => login::page(&desk, &parts),
+        (Some(Route::Login), &Method::POST) => login::submit(&desk, &session, &parts, body).await,
+        (Some(Route::Logout), &Method::POST) => logout::submit(&desk, &session, &parts).await,
+        (Some(Route::Asset(content_type, text)), &Method::GET | &Method::HEAD) => {
+            Ok(respond::asset(content_type, text))
+        }
+        (Some(_), _) => Err(Refusal::MethodNotAllowed),
+        (None, _) => Err(Refusal::NotFound),
+    };
+    outcome.unwrap_or_else(|refusal| respond::refusal(&desk, &parts.headers, &refusal))
+}

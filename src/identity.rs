@@ -1,0 +1,389 @@
+//! Who is who: [`UserCode`], [`Email`], [`Account`], [`Client`], and the request's [`Identity`].
+//!
+//! User codes are normalised the way Kratos and Devise treat identifiers, because the FAQ's
+//! login trouble is exactly this: spaces before or after the code, letter case, and digits
+//! typed from an IME or the numeric keypad. A code is trimmed, NFKC-normalised (which also folds
+//! full-width digits and letters to ASCII), case-folded unless the configuration says codes are
+//! case-sensitive, and refused if it holds control, invisible or bidi characters: such a code can
+//! only be a mistake or a spoofing attempt, never something printed on a welcome letter.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+/// How user codes compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CasePolicy {
+    /// `acme-0042` and `ACME-0042` are the same code (stored upper-case). The default.
+    #[default]
+    Insensitive,
+    /// Letter case is significant.
+    Sensitive,
+}
+
+/// Why a typed user code was refused before any lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum UserCodeError {
+    /// Nothing left after trimming.
+    #[error("the user code is empty")]
+    Empty,
+    /// Longer than [`UserCode::MAX_CHARS`].
+    #[error("the user code is too long")]
+    TooLong,
+    /// Holds a control, invisible or bidi character.
+    #[error("the user code holds a forbidden character")]
+    ForbiddenCharacter,
+}
+
+/// The login identifier printed on the customer's welcome letter, e.g. `ACME-0042`; normalised.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct UserCode(Arc<str>);
+
+impl UserCode {
+    /// The longest accepted code, in characters after normalisation.
+    pub const MAX_CHARS: usize = 64;
+
+    /// Normalises what a person typed. Input longer than a few times the limit is refused before
+    /// any Unicode work, so a 100 kB "code" costs nothing.
+    pub fn parse(typed: &str, case: CasePolicy) -> Result<Self, UserCodeError> {
+        if typed.len() > Self::MAX_CHARS * 8 {
+            return Err(UserCodeError::TooLong);
+        }
+        let trimmed = typed.trim();
+        if trimmed.is_empty() {
+            return Err(UserCodeError::Empty);
+        }
+        let mut code = String::with_capacity(trimmed.len());
+        for c in trimmed.nfkc() {
+            if is_forbidden(c) {
+                return Err(UserCodeError::ForbiddenCharacter);
+            }
+            match case {
+                CasePolicy::Insensitive => code.extend(c.to_uppercase()),
+                CasePolicy::Sensitive => code.push(c),
+            }
+        }
+        // Case mapping can leave text that is no longer in NFKC; normalise once more so that
+        // parsing a normalised code gives it back unchanged.
+        let code: String = code.nfkc().collect();
+        // NFKC may expose new surrounding spaces (e.g. U+3000 ideographic space).
+        let code = code.trim();
+        if code.is_empty() {
+            return Err(UserCodeError::Empty);
+        }
+        if code.chars().count() > Self::MAX_CHARS {
+            return Err(UserCodeError::TooLong);
+        }
+        Ok(Self(Arc::from(code)))
+    }
+
+    /// The normalised code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Deserialising re-checks the code without changing its case, so an already normalised code
+/// (from a store) comes back unchanged and a forged one is still refused.
+impl<'de> Deserialize<'de> for UserCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&raw, CasePolicy::Sensitive).map_err(serde::de::Error::custom)
+    }
+}
+
+impl fmt::Display for UserCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for UserCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UserCode({})", self.0)
+    }
+}
+
+/// Control characters (Cc), and the format characters (Cf) that are invisible or reorder text:
+/// zero-width spaces and joiners, soft hyphen, word joiner, BOM, and every bidi control.
+pub(crate) fn is_forbidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFFB}'
+            | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// An email address as the directory stores it. Mail always goes to this stored address, never
+/// to anything typed in a form.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(Arc<str>);
+
+/// Why an email address was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not an email address")]
+pub struct EmailError;
+
+impl Email {
+    /// Checks the address has a local part and a domain, and no whitespace or control character.
+    pub fn parse(address: &str) -> Result<Self, EmailError> {
+        let address = address.trim();
+        let (local, domain) = address.rsplit_once('@').ok_or(EmailError)?;
+        let well_formed = !local.is_empty()
+            && !domain.is_empty()
+            && address.len() <= 254
+            && !address
+                .chars()
+                .any(|c| c.is_whitespace() || is_forbidden(c));
+        if well_formed {
+            Ok(Self(Arc::from(address)))
+        } else {
+            Err(EmailError)
+        }
+    }
+
+    /// The address as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = EmailError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Email> for String {
+    fn from(value: Email) -> Self {
+        value.0.to_string()
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Email({})", self.0)
+    }
+}
+
+/// A subscribed module such as `collection` or `orders`; routes can require one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Service(Arc<str>);
+
+impl Service {
+    /// Names a service.
+    pub fn new(name: impl AsRef<str>) -> Self {
+        Self(Arc::from(name.as_ref()))
+    }
+
+    /// The service name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Service {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Whether an account may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountStatus {
+    /// The account may sign in.
+    #[default]
+    Active,
+    /// Every sign-in fails (with the same answer as a wrong password) and sessions end.
+    Disabled,
+}
+
+/// One person's record in the [`Directory`](crate::store::Directory).
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// The login identifier, normalised.
+    pub code: UserCode,
+    /// The person's display name.
+    pub name: String,
+    /// Where credentials are mailed; `None` means "call customer service".
+    pub email: Option<Email>,
+    /// The client (dossier-client) this person belongs to.
+    pub client: String,
+    /// Services this person may use: a subset of the client's.
+    pub services: Vec<Service>,
+    /// The argon2 PHC string provisioned by an operator, if any. A hash set at run time (a
+    /// rehash, a chosen password) lives in the credential store and takes precedence.
+    pub password_hash: Option<String>,
+    /// Active or disabled.
+    pub status: AccountStatus,
+    /// The operator flagged the address as read by several people.
+    pub shared_inbox: bool,
+}
+
+/// A customer organisation (dossier-client).
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Short identifier, e.g. `acme`.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// The contact person: the account allowed to ask for user codes for new employees.
+    pub contact: UserCode,
+    /// The services the client subscribes to.
+    pub services: Vec<Service>,
+}
+
+/// The signed-in person, as handlers see it: put in the request extensions by the guards and
+/// available as an axum extractor. Cheap to clone (it shares the directory's [`Account`]).
+#[derive(Clone)]
+pub struct Identity {
+    account: Arc<Account>,
+    restricted: bool,
+}
+
+impl Identity {
+    pub(crate) fn new(account: Arc<Account>, restricted: bool) -> Self {
+        Self {
+            account,
+            restricted,
+        }
+    }
+
+    /// The user code.
+    pub fn user_code(&self) -> &UserCode {
+        &self.account.code
+    }
+
+    /// The display name.
+    pub fn name(&self) -> &str {
+        &self.account.name
+    }
+
+    /// The client identifier.
+    pub fn client(&self) -> &str {
+        &self.account.client
+    }
+
+    /// The services this person may use.
+    pub fn services(&self) -> &[Service] {
+        &self.account.services
+    }
+
+    /// Whether this person subscribes to `service`.
+    pub fn has_service(&self, service: &str) -> bool {
+        self.account.services.iter().any(|s| s.as_str() == service)
+    }
+
+    /// A restricted session was opened with a temporary password: its only door is choosing a
+    /// password. Guards refuse restricted identities everywhere else.
+    pub fn is_restricted(&self) -> bool {
+        self.restricted
+    }
+
+    /// The whole directory record.
+    pub fn account(&self) -> &Account {
+        &self.account
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("user_code", &self.account.code)
+            .field("client", &self.account.client)
+            .field("restricted", &self.restricted)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn code(s: &str) -> Result<String, UserCodeError> {
+        UserCode::parse(s, CasePolicy::Insensitive).map(|c| c.as_str().to_owned())
+    }
+
+    #[test]
+    fn spaces_around_the_code_and_letter_case_do_not_matter() {
+        assert_eq!(code("  acme-0042\t").unwrap(), "ACME-0042");
+    }
+
+    #[test]
+    fn full_width_digits_from_an_ime_fold_to_ascii() {
+        assert_eq!(code("ＡＣＭＥ－００４２").unwrap(), "ACME-0042");
+    }
+
+    #[test]
+    fn case_sensitive_policy_keeps_case() {
+        let c = UserCode::parse(" Acme-1 ", CasePolicy::Sensitive).unwrap();
+        assert_eq!(c.as_str(), "Acme-1");
+    }
+
+    #[test]
+    fn invisible_bidi_and_control_characters_are_refused() {
+        for bad in [
+            "AC\u{200B}ME",
+            "ACME\u{202E}1",
+            "A\u{0007}",
+            "A\u{FEFF}B",
+            "A\nB",
+        ] {
+            assert_eq!(code(bad), Err(UserCodeError::ForbiddenCharacter), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn empty_and_overlong_codes_are_refused() {
+        assert_eq!(code("   "), Err(UserCodeError::Empty));
+        assert_eq!(code(&"A".repeat(65)), Err(UserCodeError::TooLong));
+        assert_eq!(code(&"A".repeat(100_000)), Err(UserCodeError::TooLong));
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_domain() {
+        assert!(Email::parse("marie@acme.example").is_ok());
+        for bad in ["", "marie", "@acme", "marie@", "ma rie@acme.example"] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn normalisation_is_idempotent(s in "\\PC{0,80}") {
+            if let Ok(once) = UserCode::parse(&s, CasePolicy::Insensitive) {
+                let twice = UserCode::parse(once.as_str(), CasePolicy::Insensitive).unwrap();
+                prop_assert_eq!(once, twice);
+            }
+        }
+
+        #[test]
+        fn surrounding_whitespace_never_changes_the_code(s in "[A-Za-z0-9-]{1,20}", l in "[ \t]{0,3}", r in "[ \t]{0,3}") {
+            let bare = UserCode::parse(&s, CasePolicy::Insensitive).unwrap();
+            let padded = UserCode::parse(&format!("{l}{s}{r}"), CasePolicy::Insensitive).unwrap();
+            prop_assert_eq!(bare, padded);
+        }
+
+        #[test]
+        fn a_normalised_code_never_holds_a_forbidden_character(s in any::<String>()) {
+            if let Ok(c) = UserCode::parse(&s, CasePolicy::Insensitive) {
+                prop_assert!(!c.as_str().chars().any(is_forbidden));
+                prop_assert!(c.as_str().chars().count() <= UserCode::MAX_CHARS);
+            }
+        }
+    }
+}

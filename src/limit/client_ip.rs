@@ -1,0 +1,150 @@
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use http::HeaderMap;
+use ipnet::IpNet;
+
+/// The TCP peer address of a request, for servers that are not axum: insert it in the request
+/// extensions (see `examples/hyper.rs`). With axum, `ConnectInfo<SocketAddr>` is read instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// The client's IP address.
+///
+/// It is the TCP peer, unless the peer is a trusted proxy: then the `Forwarded` or
+/// `X-Forwarded-For` chain is read from the right, skipping trusted proxies, and the first
+/// untrusted hop is the client (hops further left were written by the client and prove nothing).
+/// A request whose peer is unknown is keyed as `0.0.0.0`, so it is still limited.
+pub fn client_ip(extensions: &http::Extensions, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let Some(peer) = peer_ip(extensions) else {
+        return IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    };
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops = forwarded_hops(headers);
+    hops.iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(hops.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
+fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
+    if let Some(PeerAddr(addr)) = extensions.get::<PeerAddr>() {
+        return Some(addr.ip());
+    }
+    #[cfg(feature = "axum")]
+    if let Some(info) = extensions.get::<axum::extract::ConnectInfo<SocketAddr>>() {
+        return Some(info.0.ip());
+    }
+    None
+}
+
+/// Hops from `Forwarded` (RFC 7239) if present, else `X-Forwarded-For`, left to right. A chain
+/// with an unreadable hop is ignored entirely: guessing would let a client choose its key.
+fn forwarded_hops(headers: &HeaderMap) -> Vec<IpAddr> {
+    let forwarded: Vec<&str> = headers
+        .get_all("forwarded")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    if !forwarded.is_empty() {
+        return forwarded
+            .iter()
+            .map(|element| {
+                element
+                    .split(';')
+                    .find_map(|pair| {
+                        let (k, v) = pair.trim().split_once('=')?;
+                        k.eq_ignore_ascii_case("for").then_some(v)
+                    })
+                    .and_then(parse_node)
+            })
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_default();
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(parse_node)
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default()
+}
+
+/// `192.0.2.1`, `192.0.2.1:4711`, `"[2001:db8::1]:4711"`, `2001:db8::1`.
+fn parse_node(node: &str) -> Option<IpAddr> {
+    let node = node.trim().trim_matches('"');
+    if let Ok(ip) = node.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Ok(addr) = node.parse::<SocketAddr>() {
+        return Some(addr.ip());
+    }
+    node.strip_prefix('[')?.split(']').next()?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ext(peer: &str) -> http::Extensions {
+        let mut e = http::Extensions::new();
+        e.insert(PeerAddr(peer.parse().unwrap()));
+        e
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn without_trusted_proxies_the_peer_is_the_client_whatever_the_headers_say() {
+        let h = headers(&[("x-forwarded-for", "1.2.3.4")]);
+        assert_eq!(
+            client_ip(&ext("10.0.0.5:1"), &h, &[]),
+            "10.0.0.5".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn the_rightmost_untrusted_hop_is_the_client() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.2")]);
+        assert_eq!(
+            client_ip(&ext("10.0.0.1:1"), &h, &trusted),
+            "203.0.113.7".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn forwarded_header_is_understood() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let h = headers(&[(
+            "forwarded",
+            "for=\"[2001:db8::1]:4711\";proto=https, for=10.0.0.3",
+        )]);
+        assert_eq!(
+            client_ip(&ext("10.0.0.1:1"), &h, &trusted),
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_garbled_chain_falls_back_to_the_peer() {
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let h = headers(&[("x-forwarded-for", "1.2.3.4, nonsense")]);
+        assert_eq!(
+            client_ip(&ext("10.0.0.1:1"), &h, &trusted),
+            "10.0.0.1".parse::<IpAddr>().unwrap()
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! Rate limits: who may try again, and when.
+//!
+//! * [`Rate`]: how limits are spelt, so they read right (`Rate::per_hour(10)`: ten, refilled over
+//!   an hour; never "one every n seconds" in disguise).
+//! * [`gcra`]: the generic cell rate algorithm, written once, used by the stores that keep
+//!   per-user-code failure counts (those must be clearable on success and shared between
+//!   processes, which governor's in-process state is not).
+//! * [`IpLimiter`]: attempts per client IP, in process, with governor.
+//! * [`client_ip`]: which address is the client's, believing proxy headers only from trusted
+//!   proxies.
+
+mod client_ip;
+pub mod gcra;
+mod ip;
+mod rate;
+
+pub use client_ip::{client_ip, PeerAddr};
+pub use ip::IpLimiter;
+pub use rate::{Rate, RateError};
+
+use std::time::Duration;
+
+/// `Retry-After` seconds: rounded up, never 0 (a client told "retry after 0" retries at once).
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_rounds_up_and_is_never_zero() {
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::from_millis(1001)), 2);
+        assert_eq!(retry_after_secs(Duration::from_secs(360)), 360);
+    }
+}

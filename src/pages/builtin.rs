@@ -1,0 +1,107 @@
+use std::fmt::Write;
+
+use super::{escape, Messages, Pages, RefusalPage, SignInPage};
+
+/// guichet's own pages: plain, accessible HTML with the FAQ's tips and a Caps Lock warning.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuiltinPages;
+
+/// The stylesheet served at `{prefix}/assets/guichet.css`.
+pub(crate) const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}\
+label{display:block;margin-top:1rem;font-weight:600}input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
+button{margin-top:1.5rem;padding:.6rem 1.5rem;font-size:1rem;font-weight:700}\
+.error{background:#fdecea;border-left:4px solid #c62828;padding:.6rem}\
+.caps{color:#b71c1c;font-weight:600}[hidden]{display:none}.tips{margin-top:2rem;font-size:.95rem}";
+
+/// Served at `{prefix}/assets/guichet.js`: shows the Caps Lock warning while typing the password.
+pub(crate) const SCRIPT: &str = "(function(){var p=document.getElementById('password'),w=document.getElementById('caps');\
+function c(e){if(e.getModifierState){w.hidden=!e.getModifierState('CapsLock');}}\
+p.addEventListener('keydown',c);p.addEventListener('keyup',c);p.addEventListener('blur',function(){w.hidden=true;});})();";
+
+fn head(out: &mut String, lang: &str, title: &str, assets: &str) {
+    let _ = write!(
+        out,
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"{assets}/guichet.css\"></head><body>",
+        title = escape(title),
+        assets = escape(assets),
+    );
+}
+
+impl Pages for BuiltinPages {
+    fn sign_in(&self, page: &SignInPage<'_>) -> String {
+        let m = Messages::of(page.language);
+        let mut out = String::with_capacity(4096);
+        head(&mut out, page.language.tag(), m.sign_in_title, page.assets);
+        let _ = write!(out, "<main><h1>{}</h1>", escape(m.sign_in_title));
+        if page.failed {
+            let _ = write!(
+                out,
+                "<p class=\"error\" role=\"alert\">{}</p>",
+                escape(m.sign_in_failed)
+            );
+        }
+        let _ = write!(
+            out,
+            "<form method=\"post\" action=\"{action}\">\
+             <label for=\"user_code\">{code_label}</label>\
+             <input id=\"user_code\" name=\"user_code\" autocomplete=\"username\" autocapitalize=\"characters\" \
+             spellcheck=\"false\" required maxlength=\"64\" value=\"{code}\"{code_focus}>\
+             <label for=\"password\">{pw_label}</label>\
+             <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{pw_focus}>\
+             <p id=\"caps\" class=\"caps\" role=\"status\" hidden>{caps}</p>",
+            action = escape(page.action),
+            code_label = escape(m.user_code_label),
+            code = escape(page.user_code.unwrap_or("")),
+            code_focus = if page.user_code.is_none() { " autofocus" } else { "" },
+            pw_label = escape(m.password_label),
+            pw_focus = if page.user_code.is_some() { " autofocus" } else { "" },
+            caps = escape(m.caps_lock_on),
+        );
+        if let Some(next) = page.next {
+            let _ = write!(
+                out,
+                "<input type=\"hidden\" name=\"next\" value=\"{}\">",
+                escape(next)
+            );
+        }
+        let _ = write!(
+            out,
+            "<button type=\"submit\">{}</button></form>",
+            escape(m.submit)
+        );
+        let open = if page.failed { " open" } else { "" };
+        let _ = write!(
+            out,
+            "<details class=\"tips\"{open}><summary>{}</summary><ul>",
+            escape(m.tips_title)
+        );
+        for tip in m.tips {
+            let _ = write!(out, "<li>{}</li>", escape(tip));
+        }
+        let _ = write!(
+            out,
+            "</ul><p>{}</p></details></main><script src=\"{}/guichet.js\"></script></body></html>",
+            escape(m.lost_code),
+            escape(page.assets)
+        );
+        out
+    }
+
+    fn refusal(&self, page: &RefusalPage<'_>) -> String {
+        let m = Messages::of(page.language);
+        let mut out = String::with_capacity(1024);
+        let title = page.status.canonical_reason().unwrap_or("Error");
+        head(&mut out, page.language.tag(), title, page.assets);
+        let _ = write!(
+            out,
+            "<main><h1>{status}</h1><p role=\"alert\">{message}</p><p><a href=\"{link}\">{back}</a></p></main></body></html>",
+            status = page.status.as_u16(),
+            message = escape(page.message),
+            link = escape(page.sign_in),
+            back = escape(m.back_to_sign_in),
+        );
+        out
+    }
+}

@@ -1,0 +1,72 @@
+use http::HeaderMap;
+
+/// The languages of the built-in pages. French first: it is the portal's language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    /// Français (default).
+    #[default]
+    Fr,
+    /// English.
+    En,
+}
+
+impl Language {
+    /// The preferred supported language from `Accept-Language` (highest `q`, first on ties),
+    /// French when neither French nor English is acceptable or the header is unreadable.
+    pub fn negotiate(headers: &HeaderMap) -> Self {
+        let Some(value) = headers
+            .get(http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return Self::Fr;
+        };
+        let mut best: Option<(f32, Self)> = None;
+        for range in value.split(',').take(32) {
+            let mut parts = range.split(';');
+            let tag = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let language = match tag.split('-').next() {
+                Some("fr") => Self::Fr,
+                Some("en") => Self::En,
+                _ => continue,
+            };
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, language));
+            }
+        }
+        best.map_or(Self::Fr, |(_, l)| l)
+    }
+
+    /// The BCP 47 tag, for `lang` attributes.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Self::Fr => "fr",
+            Self::En => "en",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pick(value: &str) -> Language {
+        let mut h = HeaderMap::new();
+        h.insert("accept-language", value.parse().unwrap());
+        Language::negotiate(&h)
+    }
+
+    #[test]
+    fn french_unless_english_is_preferred() {
+        assert_eq!(Language::negotiate(&HeaderMap::new()), Language::Fr);
+        assert_eq!(pick("en-CA,en;q=0.9"), Language::En);
+        assert_eq!(pick("fr-CA,fr;q=0.9,en;q=0.8"), Language::Fr);
+        assert_eq!(pick("de-DE,en;q=0.5"), Language::En);
+        assert_eq!(pick("de-DE"), Language::Fr);
+        assert_eq!(pick("en;q=0.2,fr;q=0.9"), Language::Fr);
+        assert_eq!(pick("en;q=0"), Language::Fr);
+    }
+}

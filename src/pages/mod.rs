@@ -1,0 +1,78 @@
+//! The built-in HTML pages and their words, in French (the default) and English.
+//!
+//! Replace them without forking by implementing [`Pages`] and passing it to
+//! [`GuichetBuilder::pages`](crate::GuichetBuilder::pages). Whatever renders the page, guichet
+//! adds the security headers: a CSP that allows styles and scripts from the site only (no inline
+//! code, so the pages stay byte-for-byte deterministic), `frame-ancestors 'none'`, `no-store`,
+//! `no-referrer`. The built-in stylesheet and the Caps Lock script are served under
+//! `{prefix}/assets/`.
+
+mod builtin;
+mod language;
+mod messages;
+
+pub use builtin::BuiltinPages;
+pub(crate) use builtin::{SCRIPT, STYLE};
+pub use language::Language;
+pub use messages::Messages;
+
+use http::StatusCode;
+
+/// Renders guichet's pages. Every string handed to it is raw: escape what you interpolate.
+pub trait Pages: Send + Sync + 'static {
+    /// The sign-in page (also shown again, with `failed`, after a failed attempt).
+    fn sign_in(&self, page: &SignInPage<'_>) -> String;
+
+    /// A page explaining why a request was refused (400, 403, 413, 429, 503, ...).
+    fn refusal(&self, page: &RefusalPage<'_>) -> String;
+}
+
+/// What the sign-in page shows.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SignInPage<'a> {
+    /// The page's language.
+    pub language: Language,
+    /// The form's `action` (e.g. `/auth/login`).
+    pub action: &'a str,
+    /// Where to go after signing in, for a hidden `next` field.
+    pub next: Option<&'a str>,
+    /// The user code typed in the failed attempt, to fill the field again.
+    pub user_code: Option<&'a str>,
+    /// The previous attempt failed: show the message and the troubleshooting tips prominently.
+    pub failed: bool,
+    /// Where the built-in `guichet.css` and `guichet.js` are served (e.g. `/auth/assets`).
+    pub assets: &'a str,
+}
+
+/// What a refusal page shows.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RefusalPage<'a> {
+    /// The page's language.
+    pub language: Language,
+    /// The HTTP status being answered.
+    pub status: StatusCode,
+    /// The explanation, already in `language`.
+    pub message: &'a str,
+    /// A link back to the sign-in page.
+    pub sign_in: &'a str,
+    /// Where the built-in `guichet.css` and `guichet.js` are served (e.g. `/auth/assets`).
+    pub assets: &'a str,
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

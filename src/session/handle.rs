@@ -1,0 +1,160 @@
+use std::sync::Arc;
+
+use http::HeaderMap;
+use tokio::sync::OnceCell;
+use tower_cookies::cookie::SameSite;
+use tower_cookies::{Cookie, Cookies};
+
+use crate::config::CookieConfig;
+use crate::desk::Desk;
+use crate::error::StoreError;
+use crate::identity::{Account, Identity};
+use crate::session::{lifecycle, SessionId};
+
+/// The request's session, put into the request extensions by the [`SessionLayer`](super::SessionLayer).
+///
+/// Resolving it (who is signed in?) is lazy and done at most once per request: guards, the axum
+/// extractor and handlers share the answer.
+#[derive(Clone)]
+pub struct Session(Arc<State>);
+
+struct State {
+    desk: Arc<Desk>,
+    cookies: Cookies,
+    id: Option<SessionId>,
+    identity: OnceCell<Result<Option<Identity>, StoreError>>,
+}
+
+impl Session {
+    pub(crate) fn new(desk: Arc<Desk>, cookies: Cookies, headers: &HeaderMap) -> Self {
+        let name = desk.config.cookies.name();
+        let id = match session_cookie_values(headers, name).as_slice() {
+            [] => None,
+            [value] => SessionId::from_cookie(value),
+            // Several cookies of our name: one may have been planted (e.g. by a sibling
+            // sub-domain). Trust none of them.
+            _ => None,
+        };
+        let session = Self(Arc::new(State {
+            desk,
+            cookies,
+            id,
+            identity: OnceCell::new(),
+        }));
+        if session.0.id.is_none() && headers_have(headers, name) {
+            session.clear_cookie();
+        }
+        session
+    }
+
+    /// Who is signed in: `Ok(None)` for anonymous (or dead) sessions, `Err` when a store could
+    /// not answer (fail closed: treat as "cannot tell", never as signed in).
+    pub async fn identity(&self) -> Result<Option<Identity>, StoreError> {
+        self.0
+            .identity
+            .get_or_init(|| async {
+                let Some(id) = &self.0.id else {
+                    return Ok(None);
+                };
+                let resolved = lifecycle::resolve(&self.0.desk, id).await;
+                if matches!(resolved, Ok(None)) {
+                    self.clear_cookie();
+                }
+                resolved
+            })
+            .await
+            .clone()
+    }
+
+    pub(crate) fn desk(&self) -> &Arc<Desk> {
+        &self.0.desk
+    }
+
+    /// Signs `account` in: the session this request came with (if any) is destroyed and a new
+    /// one, with a new id, is opened. This rotation is what defeats session fixation.
+    pub(crate) async fn rotate(
+        &self,
+        account: &Account,
+        epoch: u64,
+        restricted: bool,
+    ) -> Result<(), StoreError> {
+        if let Some(old) = &self.0.id {
+            lifecycle::close(&self.0.desk, old).await?;
+        }
+        let id = lifecycle::open(&self.0.desk, account, epoch, restricted).await?;
+        self.0
+            .cookies
+            .add(cookie(&self.0.desk.config.cookies, id.to_cookie()));
+        Ok(())
+    }
+
+    /// Signs out: destroys the session server-side and clears the cookie.
+    pub(crate) async fn end(&self) -> Result<(), StoreError> {
+        self.clear_cookie();
+        match &self.0.id {
+            Some(id) => lifecycle::close(&self.0.desk, id).await,
+            None => Ok(()),
+        }
+    }
+
+    fn clear_cookie(&self) {
+        let mut removal = cookie(&self.0.desk.config.cookies, String::new());
+        removal.make_removal();
+        self.0.cookies.add(removal);
+    }
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("has_cookie", &self.0.id.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The session cookie: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` unless turned off.
+fn cookie(config: &CookieConfig, value: String) -> Cookie<'static> {
+    Cookie::build((config.name(), value))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .secure(config.secure)
+        .build()
+}
+
+/// Every value sent for cookie `name`, across all `Cookie` headers. Header values that are not
+/// visible ASCII are skipped.
+fn session_cookie_values<'h>(headers: &'h HeaderMap, name: &str) -> Vec<&'h str> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| {
+            let (n, v) = pair.split_once('=')?;
+            (n.trim() == name).then(|| v.trim().trim_matches('"'))
+        })
+        .collect()
+}
+
+fn headers_have(headers: &HeaderMap, name: &str) -> bool {
+    headers.get_all(http::header::COOKIE).iter().any(|v| {
+        v.as_bytes()
+            .windows(name.len())
+            .any(|w| w == name.as_bytes())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_values_are_found_across_headers_and_repeats_are_all_reported() {
+        let mut h = HeaderMap::new();
+        h.append("cookie", "a=1; guichet=abc".parse().unwrap());
+        h.append("cookie", "guichet=def".parse().unwrap());
+        assert_eq!(session_cookie_values(&h, "guichet"), ["abc", "def"]);
+        assert!(session_cookie_values(&h, "__Host-guichet").is_empty());
+    }
+}

@@ -1,0 +1,103 @@
+use std::fmt;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use base64ct::{Base64UrlUnpadded, Encoding};
+use blake2::{Blake2b, Digest};
+
+/// A session id: 256 bits from the OS RNG, sent to the browser as 43 base64url characters.
+/// Only the client ever holds it; stores see its [`SessionKey`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionId([u8; 32]);
+
+impl SessionId {
+    /// A fresh random id.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        OsRng.fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
+    /// Reads a cookie value; anything but exactly 43 base64url characters is not an id.
+    pub fn from_cookie(value: &str) -> Option<Self> {
+        if value.len() != 43 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        let decoded = Base64UrlUnpadded::decode(value, &mut bytes).ok()?;
+        (decoded.len() == 32).then_some(Self(bytes))
+    }
+
+    /// The cookie value.
+    pub fn to_cookie(&self) -> String {
+        Base64UrlUnpadded::encode_string(&self.0)
+    }
+
+    /// The key stores file the session under: BLAKE2b-256 of the id, so a leaked store
+    /// (a Redis dump, a memory snapshot) yields no usable cookie.
+    pub fn key(&self) -> SessionKey {
+        let digest = Blake2b::<blake2::digest::consts::U32>::digest(self.0);
+        SessionKey(digest.into())
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionId(..)")
+    }
+}
+
+/// The hash of a [`SessionId`], under which stores keep the session.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionKey([u8; 32]);
+
+impl SessionKey {
+    /// The raw 32 bytes (for stores that need a byte key).
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lower-case hex, for stores that need a text key.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for SessionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SessionKey({}..)", &self.to_hex()[..8])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_through_the_cookie_and_are_unique() {
+        let id = SessionId::generate();
+        let back = SessionId::from_cookie(&id.to_cookie()).unwrap();
+        assert_eq!(id, back);
+        assert_ne!(SessionId::generate(), id);
+        assert_eq!(id.to_cookie().len(), 43);
+    }
+
+    #[test]
+    fn malformed_cookie_values_are_not_ids() {
+        for bad in [
+            "",
+            "abc",
+            &"A".repeat(44),
+            &"!".repeat(43),
+            &"A".repeat(10_000),
+        ] {
+            assert!(SessionId::from_cookie(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_store_key_is_not_the_id() {
+        let id = SessionId::generate();
+        assert_ne!(id.key().as_bytes(), &id.0);
+        assert_eq!(id.key(), id.key());
+    }
+}

@@ -1,0 +1,192 @@
+//! Opening, resolving and closing sessions: every rule about when a session is alive.
+
+use std::time::Duration;
+
+use crate::audit::{AuditEvent, ExpiryReason};
+use crate::desk::Desk;
+use crate::error::StoreError;
+use crate::identity::{Account, AccountStatus, Identity};
+use crate::session::{unix_now, SessionId, SessionRecord};
+
+/// Opens a new session for `account` under its current `epoch` and returns the id to send
+/// in the cookie. A key collision (never expected with 256 bits) is retried with a new id.
+pub(crate) async fn open(
+    desk: &Desk,
+    account: &Account,
+    epoch: u64,
+    restricted: bool,
+) -> Result<SessionId, StoreError> {
+    let now = unix_now();
+    let record = SessionRecord {
+        user_code: account.code.clone(),
+        epoch,
+        created_at: now,
+        last_seen: now,
+        restricted,
+    };
+    let ttl = desk.config.sessions.idle_timeout;
+    for _ in 0..3 {
+        let id = SessionId::generate();
+        if desk.sessions.create(&id.key(), &record, ttl).await? {
+            return Ok(id);
+        }
+    }
+    Err(StoreError(
+        "could not create a session with a fresh id".into(),
+    ))
+}
+
+/// Destroys the session server-side.
+pub(crate) async fn close(desk: &Desk, id: &SessionId) -> Result<(), StoreError> {
+    desk.sessions.destroy(&id.key()).await
+}
+
+/// Who holds this session id, if it is alive. A dead session is destroyed and audited.
+pub(crate) async fn resolve(desk: &Desk, id: &SessionId) -> Result<Option<Identity>, StoreError> {
+    let key = id.key();
+    let Some(record) = desk.sessions.load(&key).await? else {
+        return Ok(None);
+    };
+    let now = unix_now();
+    let account = desk.directory.account(&record.user_code).await?;
+    let credentials = desk.credentials.credentials(&record.user_code).await?;
+    let outcome = match account {
+        None => Err(ExpiryReason::AccountGone),
+        Some(account) => judge(
+            &desk.config.sessions,
+            &record,
+            now,
+            account.status,
+            credentials.disabled,
+            credentials.epoch,
+        )
+        .map(|touch| (account, touch)),
+    };
+    match outcome {
+        Ok((account, touch)) => {
+            if let Some(ttl) = touch {
+                desk.sessions.touch(&key, now, ttl).await?;
+            }
+            Ok(Some(Identity::new(account, record.restricted)))
+        }
+        Err(reason) => {
+            desk.sessions.destroy(&key).await?;
+            desk.audit.emit(&AuditEvent::SessionExpired {
+                user_code: record.user_code,
+                reason,
+            });
+            Ok(None)
+        }
+    }
+}
+
+/// Whether a stored session is still alive at `now`: `Ok(Some(ttl))` when it is and its last
+/// use should be written back (with that new lifetime), `Ok(None)` when it is and nothing needs
+/// writing, `Err` with the reason when it is dead.
+fn judge(
+    config: &crate::config::SessionConfig,
+    record: &SessionRecord,
+    now: u64,
+    status: AccountStatus,
+    disabled: bool,
+    epoch: u64,
+) -> Result<Option<Duration>, ExpiryReason> {
+    if status == AccountStatus::Disabled || disabled {
+        return Err(ExpiryReason::Disabled);
+    }
+    if record.epoch != epoch {
+        return Err(ExpiryReason::EpochMoved);
+    }
+    let age = now.saturating_sub(record.created_at);
+    let idle = now.saturating_sub(record.last_seen);
+    let absolute = config.absolute_timeout.as_secs();
+    if age >= absolute {
+        return Err(ExpiryReason::Absolute);
+    }
+    if idle >= config.idle_timeout.as_secs() {
+        return Err(ExpiryReason::Idle);
+    }
+    if idle >= config.touch_after().as_secs() {
+        let remaining = Duration::from_secs(absolute - age);
+        return Ok(Some(config.idle_timeout.min(remaining)));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SessionConfig;
+    use crate::identity::{CasePolicy, UserCode};
+
+    fn record(created_at: u64, last_seen: u64) -> SessionRecord {
+        SessionRecord {
+            user_code: UserCode::parse("ACME-001", CasePolicy::Insensitive).unwrap(),
+            epoch: 3,
+            created_at,
+            last_seen,
+            restricted: false,
+        }
+    }
+
+    const T0: u64 = 1_800_000_000;
+
+    fn at(r: &SessionRecord, now: u64) -> Result<Option<Duration>, ExpiryReason> {
+        judge(
+            &SessionConfig::default(),
+            r,
+            now,
+            AccountStatus::Active,
+            false,
+            3,
+        )
+    }
+
+    #[test]
+    fn a_fresh_session_lives_without_any_write() {
+        assert_eq!(at(&record(T0, T0), T0 + 60), Ok(None));
+    }
+
+    #[test]
+    fn use_after_a_quarter_of_the_idle_timeout_is_written_back() {
+        assert_eq!(
+            at(&record(T0, T0), T0 + 8 * 60),
+            Ok(Some(Duration::from_secs(1800)))
+        );
+    }
+
+    #[test]
+    fn thirty_minutes_idle_ends_the_session() {
+        assert_eq!(at(&record(T0, T0), T0 + 30 * 60), Err(ExpiryReason::Idle));
+    }
+
+    #[test]
+    fn twelve_hours_after_sign_in_the_session_ends_even_if_used() {
+        let r = record(T0, T0 + 12 * 3600 - 10);
+        assert_eq!(at(&r, T0 + 12 * 3600), Err(ExpiryReason::Absolute));
+        // Near the end, a touch never extends past the absolute limit.
+        let r = record(T0, T0 + 11 * 3600 + 1800);
+        assert_eq!(
+            at(&r, T0 + 11 * 3600 + 3000),
+            Ok(Some(Duration::from_secs(600)))
+        );
+    }
+
+    #[test]
+    fn a_moved_epoch_or_a_disabled_account_ends_the_session() {
+        let r = record(T0, T0);
+        let config = SessionConfig::default();
+        assert_eq!(
+            judge(&config, &r, T0, AccountStatus::Active, false, 4),
+            Err(ExpiryReason::EpochMoved)
+        );
+        assert_eq!(
+            judge(&config, &r, T0, AccountStatus::Active, true, 3),
+            Err(ExpiryReason::Disabled)
+        );
+        assert_eq!(
+            judge(&config, &r, T0, AccountStatus::Disabled, false, 3),
+            Err(ExpiryReason::Disabled)
+        );
+    }
+}

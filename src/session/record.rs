@@ -1,0 +1,24 @@
+use serde::{Deserialize, Serialize};
+
+use crate::identity::UserCode;
+
+/// What a store keeps for one session: small on purpose (about 100 bytes in memory), no
+/// profile data (that is read from the directory, so a change there is seen at once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// Whose session.
+    #[serde(rename = "u")]
+    pub user_code: UserCode,
+    /// The account's credential epoch at sign-in; a different epoch now means the session died.
+    #[serde(rename = "e")]
+    pub epoch: u64,
+    /// Sign-in time, unix seconds (for the absolute timeout).
+    #[serde(rename = "c")]
+    pub created_at: u64,
+    /// Last recorded use, unix seconds (for the idle timeout).
+    #[serde(rename = "s")]
+    pub last_seen: u64,
+    /// Opened with a temporary password: only choosing a password is allowed.
+    #[serde(rename = "r", default, skip_serializing_if = "std::ops::Not::not")]
+    pub restricted: bool,
+}

@@ -1,0 +1,285 @@
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use crate::error::{ConfigError, StoreError};
+use crate::identity::{Account, AccountStatus, CasePolicy, Client, Email, Service, UserCode};
+use crate::store::Directory;
+
+/// The embedded [`Directory`]: accounts and clients from the portal's TOML file (format in
+/// `DESIGN.md` and the README), checked as a whole when loaded: unknown clients, services the
+/// client does not subscribe to, duplicate codes, a contact person from another client, and
+/// unreadable password hashes are all refused with the offending entry named.
+#[derive(Debug, Clone)]
+pub struct AccountsFile {
+    accounts: HashMap<UserCode, Arc<Account>>,
+    clients: HashMap<String, Arc<Client>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileFormat {
+    #[serde(default)]
+    client: Vec<ClientEntry>,
+    #[serde(default)]
+    account: Vec<AccountEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientEntry {
+    id: String,
+    name: String,
+    contact: String,
+    #[serde(default)]
+    services: Vec<Service>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountEntry {
+    code: String,
+    name: String,
+    email: Option<String>,
+    client: String,
+    #[serde(default)]
+    services: Vec<Service>,
+    password_hash: Option<String>,
+    #[serde(default)]
+    shared_inbox: bool,
+    #[serde(default)]
+    status: AccountStatus,
+}
+
+impl AccountsFile {
+    /// Reads and checks the accounts file at `path`.
+    pub fn load(path: impl AsRef<Path>, case: CasePolicy) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Accounts {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Self::parse(&text, case).map_err(|reason| ConfigError::Accounts {
+            path: path.display().to_string(),
+            reason,
+        })
+    }
+
+    /// Parses and checks accounts TOML.
+    pub fn from_toml(text: &str, case: CasePolicy) -> Result<Self, ConfigError> {
+        Self::parse(text, case).map_err(|reason| ConfigError::Accounts {
+            path: "<inline>".into(),
+            reason,
+        })
+    }
+
+    /// The demo accounts of the portal example (documented in the README).
+    pub fn demo() -> Self {
+        Self::parse(DEMO, CasePolicy::Insensitive).expect("the built-in demo accounts are valid")
+    }
+
+    /// The client with this identifier.
+    pub fn client(&self, id: &str) -> Option<&Client> {
+        self.clients.get(id).map(|c| &**c)
+    }
+
+    /// Every account, in no particular order.
+    pub fn accounts(&self) -> impl Iterator<Item = &Account> {
+        self.accounts.values().map(|a| &**a)
+    }
+
+    fn parse(text: &str, case: CasePolicy) -> Result<Self, String> {
+        let file: FileFormat = toml::from_str(text).map_err(|e| e.to_string())?;
+        let code = |typed: &str, what: &str| {
+            UserCode::parse(typed, case).map_err(|e| format!("{what} {typed:?}: {e}"))
+        };
+        let mut clients = HashMap::new();
+        for c in file.client {
+            let client = Client {
+                contact: code(&c.contact, &format!("client {:?} contact", c.id))?,
+                id: c.id,
+                name: c.name,
+                services: c.services,
+            };
+            if clients
+                .insert(client.id.clone(), Arc::new(client))
+                .is_some()
+            {
+                return Err("duplicate client id".into());
+            }
+        }
+        let mut accounts = HashMap::new();
+        for a in file.account {
+            let account_code = code(&a.code, "account")?;
+            let client = clients
+                .get(&a.client)
+                .ok_or_else(|| format!("account {account_code}: unknown client {:?}", a.client))?;
+            if let Some(s) = a.services.iter().find(|s| !client.services.contains(s)) {
+                return Err(format!(
+                    "account {account_code}: service {s} is not subscribed by client {}",
+                    client.id
+                ));
+            }
+            let email = a
+                .email
+                .as_deref()
+                .map(Email::parse)
+                .transpose()
+                .map_err(|e| format!("account {account_code}: {e}"))?;
+            if let Some(hash) = &a.password_hash {
+                argon2::password_hash::PasswordHash::new(hash)
+                    .map_err(|e| format!("account {account_code}: password_hash: {e}"))?;
+            }
+            let account = Account {
+                code: account_code.clone(),
+                name: a.name,
+                email,
+                client: a.client,
+                services: a.services,
+                password_hash: a.password_hash,
+                status: a.status,
+                shared_inbox: a.shared_inbox,
+            };
+            if accounts
+                .insert(account_code.clone(), Arc::new(account))
+                .is_some()
+            {
+                return Err(format!("account {account_code}: duplicate user code"));
+            }
+        }
+        for client in clients.values() {
+            match accounts.get(&client.contact) {
+                Some(contact) if contact.client == client.id => {}
+                _ => {
+                    return Err(format!(
+                        "client {}: contact {} is not an account of this client",
+                        client.id, client.contact
+                    ))
+                }
+            }
+        }
+        Ok(Self { accounts, clients })
+    }
+}
+
+#[async_trait]
+impl Directory for AccountsFile {
+    async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError> {
+        Ok(self.accounts.get(code).cloned())
+    }
+
+    async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError> {
+        Ok(self
+            .accounts
+            .values()
+            .filter(|a| {
+                a.email
+                    .as_ref()
+                    .is_some_and(|e| e.as_str().eq_ignore_ascii_case(email.as_str()))
+            })
+            .cloned()
+            .collect())
+    }
+}
+
+/// The demo accounts; their passwords are listed at the top of the file and in the README.
+const DEMO: &str = include_str!("demo-accounts.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLIENT: &str = r#"
+        [[client]]
+        id = "acme"
+        name = "Acme Inc."
+        contact = "ACME-001"
+        services = ["collection", "orders"]
+    "#;
+
+    fn with_accounts(accounts: &str) -> Result<AccountsFile, ConfigError> {
+        AccountsFile::from_toml(&format!("{CLIENT}\n{accounts}"), CasePolicy::Insensitive)
+    }
+
+    #[tokio::test]
+    async fn the_contract_format_loads_and_codes_are_normalised() {
+        let dir = with_accounts(
+            r#"
+            [[account]]
+            code = " acme-001 "
+            name = "Marie Tremblay"
+            email = "marie@acme.example"
+            client = "acme"
+            services = ["collection"]
+            shared_inbox = false
+        "#,
+        )
+        .unwrap();
+        let code = UserCode::parse("ACME-001", CasePolicy::Insensitive).unwrap();
+        let marie = dir.account(&code).await.unwrap().unwrap();
+        assert_eq!(marie.name, "Marie Tremblay");
+        assert_eq!(dir.client("acme").unwrap().contact, code);
+        let email = Email::parse("MARIE@acme.example").unwrap();
+        assert_eq!(dir.accounts_with_email(&email).await.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn inconsistent_files_are_refused_with_the_entry_named() {
+        let cases = [
+            (
+                r#"[[account]]
+                code = "ACME-001"
+                name = "M"
+                client = "nope""#,
+                "unknown client",
+            ),
+            (
+                r#"[[account]]
+                code = "ACME-001"
+                name = "M"
+                client = "acme"
+                services = ["payroll"]"#,
+                "not subscribed",
+            ),
+            (
+                r#"[[account]]
+                code = "ACME-001"
+                name = "M"
+                client = "acme"
+                [[account]]
+                code = "acme-001"
+                name = "N"
+                client = "acme""#,
+                "duplicate",
+            ),
+            (
+                r#"[[account]]
+                code = "ACME-001"
+                name = "M"
+                client = "acme"
+                password_hash = "plaintext!""#,
+                "password_hash",
+            ),
+            (
+                r#"[[account]]
+                code = "ACME-002"
+                name = "M"
+                client = "acme""#,
+                "contact",
+            ),
+        ];
+        for (accounts, expected) in cases {
+            let err = with_accounts(accounts).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err} should mention {expected}");
+        }
+    }
+
+    #[test]
+    fn the_demo_accounts_load() {
+        let demo = AccountsFile::demo();
+        assert!(demo.accounts().count() >= 4);
+    }
+}

@@ -1,0 +1,15 @@
+//! In-memory stores: the embedded default for one process.
+//!
+//! Sessions and throttles live and die with the process (a restart signs everyone out, which
+//! is safe). Credential state must survive a restart, so [`MemoryCredentialStore::persistent`]
+//! mirrors it to a file. Every map here evicts what has expired, so memory stays bounded.
+
+mod accounts;
+mod credentials;
+mod sessions;
+mod throttle;
+
+pub use accounts::AccountsFile;
+pub use credentials::MemoryCredentialStore;
+pub use sessions::MemorySessionStore;
+pub use throttle::MemoryThrottleStore;

@@ -1,0 +1,122 @@
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::RwLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::error::StoreError;
+use crate::session::{unix_now, SessionKey, SessionRecord};
+use crate::store::SessionStore;
+
+/// Sessions in a hash map, swept of expired entries at most once a minute (on a write), so
+/// memory follows the number of live sessions, not of sessions ever opened.
+#[derive(Debug, Default)]
+pub struct MemorySessionStore {
+    sessions: RwLock<HashMap<SessionKey, Entry>>,
+    last_sweep: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Entry {
+    record: SessionRecord,
+    expires_at: u64,
+}
+
+impl MemorySessionStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Live sessions (expired ones not yet swept are not counted).
+    pub fn len(&self) -> usize {
+        let now = unix_now();
+        self.read().values().filter(|e| e.expires_at > now).count()
+    }
+
+    /// No live session.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<SessionKey, Entry>> {
+        self.sessions
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<SessionKey, Entry>> {
+        self.sessions
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn sweep_if_due(&self, sessions: &mut HashMap<SessionKey, Entry>, now: u64) {
+        let last = self.last_sweep.load(Ordering::Relaxed);
+        if now >= last + 60 {
+            self.last_sweep.store(now, Ordering::Relaxed);
+            sessions.retain(|_, e| e.expires_at > now);
+            if sessions.capacity() > 64 && sessions.capacity() > 4 * sessions.len() {
+                sessions.shrink_to_fit();
+            }
+        }
+    }
+}
+
+fn expiry(now: u64, ttl: Duration) -> u64 {
+    now.saturating_add(ttl.as_secs().max(1))
+}
+
+#[async_trait]
+impl SessionStore for MemorySessionStore {
+    async fn create(
+        &self,
+        key: &SessionKey,
+        record: &SessionRecord,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let now = unix_now();
+        let mut sessions = self.write();
+        self.sweep_if_due(&mut sessions, now);
+        if sessions.get(key).is_some_and(|e| e.expires_at > now) {
+            return Ok(false);
+        }
+        sessions.insert(
+            *key,
+            Entry {
+                record: record.clone(),
+                expires_at: expiry(now, ttl),
+            },
+        );
+        Ok(true)
+    }
+
+    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        let now = unix_now();
+        Ok(self
+            .read()
+            .get(key)
+            .filter(|e| e.expires_at > now)
+            .map(|e| e.record.clone()))
+    }
+
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        last_seen: u64,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let now = unix_now();
+        if let Some(entry) = self.write().get_mut(key).filter(|e| e.expires_at > now) {
+            entry.record.last_seen = last_seen;
+            entry.expires_at = expiry(now, ttl);
+        }
+        Ok(())
+    }
+
+    async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.write().remove(key);
+        Ok(())
+    }
+}

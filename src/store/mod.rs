@@ -1,0 +1,137 @@
+//! Where state lives: the traits guichet needs, and the in-memory implementations.
+//!
+//! | trait | holds | changes at run time |
+//! | --- | --- | --- |
+//! | [`Directory`] | accounts and clients: the read-only profile, usually the application's own database | no (guichet never writes it) |
+//! | [`SessionStore`] | sessions, keyed by a hash of the session id | every sign-in, sign-out, and now and then a touch |
+//! | [`CredentialStore`] | per account: a password hash set at run time, the credential epoch, a disabled flag | rehash, disable, "sign out everywhere" |
+//! | [`ThrottleStore`] | failed sign-ins per user code | every failure; cleared on success |
+//!
+//! Each method has one sharp meaning, so that the memory implementations here and the ones for
+//! several processes (Redis) can be held to the same contract by one shared test suite
+//! (`tests/store_contract.rs`).
+//!
+//! Every method can fail with [`StoreError`]; guichet then fails closed (`503`), never open.
+//! No store ever receives a session id or a password in clear: sessions are keyed by
+//! [`SessionKey`](crate::session::SessionKey), a BLAKE2b hash of the id, and passwords arrive
+//! as argon2id PHC strings.
+
+pub mod memory;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::error::StoreError;
+use crate::identity::{Account, Email, UserCode};
+use crate::limit::Rate;
+use crate::session::{SessionKey, SessionRecord};
+
+/// The accounts guichet authenticates. Implement it over your own user database; the embedded
+/// default is [`AccountsFile`](memory::AccountsFile), loaded from the portal's TOML file.
+///
+/// ```
+/// use std::sync::Arc;
+/// use guichet::{Account, Email, StoreError, UserCode};
+/// use guichet::store::Directory;
+///
+/// struct MyUsers; // e.g. a database pool
+///
+/// #[async_trait::async_trait]
+/// impl Directory for MyUsers {
+///     async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError> {
+///         Ok(None) // SELECT ... WHERE user_code = $1
+///     }
+///     async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError> {
+///         Ok(Vec::new())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Directory: Send + Sync + 'static {
+    /// The account with this (normalised) user code.
+    async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError>;
+
+    /// Every account whose stored address is `email` (compared case-insensitively). Shared-inbox
+    /// detection counts them.
+    async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError>;
+}
+
+/// Sessions, keyed by the hash of their id.
+#[async_trait]
+pub trait SessionStore: Send + Sync + 'static {
+    /// Stores a new session that expires after `ttl`. Returns `false`, and changes nothing, if
+    /// the key already exists: a session is never overwritten by a new one.
+    async fn create(
+        &self,
+        key: &SessionKey,
+        record: &SessionRecord,
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
+
+    /// The session, unless absent or past its `ttl`.
+    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// Records a use at `last_seen` (unix seconds) and extends the expiry to `ttl` from now.
+    /// Does nothing if the session is gone (a touch never resurrects).
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        last_seen: u64,
+        ttl: Duration,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the session. Deleting an absent session is not an error.
+    async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError>;
+}
+
+/// Credential state that changes at run time, per account. It must outlive a restart.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    /// Moves on every password change, disable and "sign out everywhere"; a session opened
+    /// under another epoch is dead.
+    pub epoch: u64,
+    /// A PHC string set at run time (rehash, chosen password); it takes precedence over the
+    /// directory's.
+    pub password_hash: Option<Arc<str>>,
+    /// Disabled at run time (the directory's status counts too).
+    pub disabled: bool,
+}
+
+/// Credential state per account.
+#[async_trait]
+pub trait CredentialStore: Send + Sync + 'static {
+    /// The account's state; the default state if nothing was ever stored.
+    async fn credentials(&self, code: &UserCode) -> Result<Credentials, StoreError>;
+
+    /// Replaces the run-time password hash with `new` if it is still `expected` (`None`: no
+    /// run-time hash yet). Returns whether it did. The epoch does not move: this is for
+    /// rehashing the same password, which must not sign anyone out.
+    async fn replace_password_hash(
+        &self,
+        code: &UserCode,
+        expected: Option<&str>,
+        new: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Moves the epoch, ending every session and pending credential of the account.
+    async fn bump_epoch(&self, code: &UserCode) -> Result<u64, StoreError>;
+
+    /// Disables or re-enables the account; disabling moves the epoch too.
+    async fn set_disabled(&self, code: &UserCode, disabled: bool) -> Result<(), StoreError>;
+}
+
+/// Failure counts for sign-in throttling, with [GCRA](crate::limit::gcra) semantics, keyed by
+/// normalised user code (known or not).
+#[async_trait]
+pub trait ThrottleStore: Send + Sync + 'static {
+    /// How long `key` must wait under `rate`, or `None` if it may try now. Spends nothing.
+    async fn peek(&self, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError>;
+
+    /// Spends one allowance (a failure).
+    async fn spend(&self, key: &str, rate: Rate) -> Result<(), StoreError>;
+
+    /// Forgets the key (a success).
+    async fn clear(&self, key: &str) -> Result<(), StoreError>;
+}
