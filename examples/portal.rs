@@ -1,0 +1,162 @@
+//! The demo portal (the example contract in DESIGN.md).
+//!
+//! ```sh
+//! GUICHET_INSECURE_COOKIES=1 cargo run --example portal
+//! ```
+//!
+//! | variable | default | meaning |
+//! | --- | --- | --- |
+//! | `GUICHET_ADDR` | `127.0.0.1:3000` | listen address |
+//! | `GUICHET_USERS` | built-in demo accounts | path to a TOML accounts file |
+//! | `GUICHET_SMTP_URL` | unset | SMTP URL for credential emails (the email flow is not in this release) |
+//! | `GUICHET_OUTBOX` | `./outbox` | folder for emails when no SMTP URL is set |
+//! | `GUICHET_REDIS_URL` | unset | Redis URL (not in this release: refused rather than ignored) |
+//! | `GUICHET_INSECURE_COOKIES` | unset | `1` drops `Secure` for plain-http local use |
+//! | `GUICHET_STATE` | `./guichet-state.json` | where run-time credential state (rehashed passwords, disabled accounts, epochs) survives restarts |
+//!
+//! Routes: `/` (public), `/account` (any signed-in user), `/services/{service}/...` (that
+//! service), `/health` (public, bare: for load tests), and the flows under `/auth`.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use axum::http::{header, HeaderMap};
+use axum::response::{Html, IntoResponse, Json, Response};
+use axum::routing::get;
+use axum::Router;
+use guichet::config::Config;
+use guichet::pages::escape;
+use guichet::store::memory::{AccountsFile, MemoryCredentialStore};
+use guichet::{Guichet, Identity, RequireAuth, RequireService};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let addr: SocketAddr = env("GUICHET_ADDR")
+        .as_deref()
+        .unwrap_or("127.0.0.1:3000")
+        .parse()
+        .map_err(|e| format!("GUICHET_ADDR: {e}"))?;
+    if env("GUICHET_REDIS_URL").is_some() {
+        return Err("GUICHET_REDIS_URL is set, but this release of guichet has no Redis stores yet; unset it to use the memory stores".into());
+    }
+    if let Some(url) = env("GUICHET_SMTP_URL") {
+        tracing::warn!(%url, "GUICHET_SMTP_URL is set, but this release has no email flow yet; nothing will be sent");
+    }
+
+    let mut config = Config::default();
+    config.cookies.secure = env("GUICHET_INSECURE_COOKIES").as_deref() != Some("1");
+    let accounts = match env("GUICHET_USERS") {
+        Some(path) => AccountsFile::load(path, config.user_codes.case)?,
+        None => {
+            tracing::info!("no GUICHET_USERS: using the demo accounts (see the README)");
+            AccountsFile::demo()
+        }
+    };
+    let state = env("GUICHET_STATE").unwrap_or_else(|| "guichet-state.json".into());
+    let services: BTreeSet<String> = accounts
+        .accounts()
+        .flat_map(|a| a.services.iter().map(|s| s.as_str().to_owned()))
+        .collect();
+
+    let guichet = Guichet::builder()
+        .config(config)
+        .directory(accounts)
+        .credential_store(MemoryCredentialStore::persistent(&state)?)
+        .build()?;
+
+    let mut app = Router::new()
+        .route("/", get(home))
+        .route("/health", get(|| async { "ok" }))
+        .route("/account", get(account).layer(RequireAuth::new()));
+    for service in &services {
+        let guarded = get(service_page).layer(RequireService::new(service));
+        app = app
+            .route(&format!("/services/{service}"), guarded.clone())
+            .route(&format!("/services/{service}/{{*rest}}"), guarded);
+    }
+    let app = app
+        .nest_service(guichet.prefix(), guichet.flows())
+        .layer(guichet.session_layer());
+
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(
+        "guichet portal on http://{} (cookie {}{})",
+        listener.local_addr()?,
+        guichet.config().cookies.name(),
+        if guichet.config().cookies.secure { "; Secure: plain-http clients other than browsers on localhost need GUICHET_INSECURE_COOKIES=1" } else { "" }
+    );
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{t}</title>\
+         <link rel=\"stylesheet\" href=\"/auth/assets/guichet.css\"></head><body><main><h1>{t}</h1>{body}</main></body></html>",
+        t = escape(title)
+    ))
+}
+
+const SIGN_OUT: &str = "<form method=\"post\" action=\"/auth/logout\"><button>Se déconnecter</button></form>";
+
+async fn home(who: Option<Identity>) -> Html<String> {
+    let body = match who {
+        Some(who) => format!(
+            "<p>Bonjour {}.</p><p><a href=\"/account\">Mon compte</a></p>{SIGN_OUT}",
+            escape(who.name())
+        ),
+        None => "<p><a href=\"/auth/login\">Accès au site</a></p>".to_owned(),
+    };
+    page("Portail", &body)
+}
+
+async fn account(who: Identity, headers: HeaderMap) -> Response {
+    let services: Vec<&str> = who.services().iter().map(|s| s.as_str()).collect();
+    if wants_json(&headers) {
+        return Json(serde_json::json!({
+            "user_code": who.user_code().as_str(),
+            "name": who.name(),
+            "client": who.client(),
+            "services": services,
+        }))
+        .into_response();
+    }
+    let items: String = services
+        .iter()
+        .map(|s| format!("<li><a href=\"/services/{0}\">{0}</a></li>", escape(s)))
+        .collect();
+    page(
+        "Mon compte",
+        &format!(
+            "<p>Code d'utilisateur : <strong>{}</strong></p><p>Nom : {}</p><h2>Services</h2><ul>{items}</ul>{SIGN_OUT}",
+            escape(who.user_code().as_str()),
+            escape(who.name())
+        ),
+    )
+    .into_response()
+}
+
+async fn service_page(who: Identity, headers: HeaderMap, uri: axum::http::Uri) -> Response {
+    if wants_json(&headers) {
+        return Json(serde_json::json!({ "path": uri.path(), "user_code": who.user_code().as_str() })).into_response();
+    }
+    page(uri.path(), &format!("<p>Bienvenue, {}.</p>", escape(who.name()))).into_response()
+}
