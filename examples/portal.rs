@@ -13,6 +13,7 @@
 //! | `GUICHET_REDIS_URL` | unset | Redis URL (not in this release: refused rather than ignored) |
 //! | `GUICHET_INSECURE_COOKIES` | unset | `1` drops `Secure` for plain-http local use |
 //! | `GUICHET_STATE` | `./guichet-state.json` | where run-time credential state (rehashed passwords, disabled accounts, epochs) survives restarts |
+//! | `GUICHET_CONFIG` | unset | a TOML file of [`guichet::Config`] (timeouts, limits, hashing parameters, trusted proxies) |
 //!
 //! Routes: `/` (public), `/account` (any signed-in user), `/services/{service}/...` (that
 //! service), `/health` (public, bare: for load tests), and the flows under `/auth`.
@@ -50,8 +51,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::warn!(%url, "GUICHET_SMTP_URL is set, but this release has no email flow yet; nothing will be sent");
     }
 
-    let mut config = Config::default();
-    config.cookies.secure = env("GUICHET_INSECURE_COOKIES").as_deref() != Some("1");
+    let mut config: Config = match env("GUICHET_CONFIG") {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("GUICHET_CONFIG {path}: {e}"))?;
+            toml::from_str(&text).map_err(|e| format!("GUICHET_CONFIG {path}: {e}"))?
+        }
+        None => Config::default(),
+    };
+    if env("GUICHET_INSECURE_COOKIES").as_deref() == Some("1") {
+        config.cookies.secure = false;
+    }
     let accounts = match env("GUICHET_USERS") {
         Some(path) => AccountsFile::load(path, config.user_codes.case)?,
         None => {
@@ -90,13 +100,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "guichet portal on http://{} (cookie {}{})",
         listener.local_addr()?,
         guichet.config().cookies.name(),
-        if guichet.config().cookies.secure { "; Secure: plain-http clients other than browsers on localhost need GUICHET_INSECURE_COOKIES=1" } else { "" }
+        if guichet.config().cookies.secure {
+            "; Secure: plain-http clients other than browsers on localhost need GUICHET_INSECURE_COOKIES=1"
+        } else {
+            ""
+        }
     );
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }
 
@@ -115,7 +132,8 @@ fn page(title: &str, body: &str) -> Html<String> {
     ))
 }
 
-const SIGN_OUT: &str = "<form method=\"post\" action=\"/auth/logout\"><button>Se déconnecter</button></form>";
+const SIGN_OUT: &str =
+    "<form method=\"post\" action=\"/auth/logout\"><button>Se déconnecter</button></form>";
 
 async fn home(who: Option<Identity>) -> Html<String> {
     let body = match who {
@@ -156,7 +174,14 @@ async fn account(who: Identity, headers: HeaderMap) -> Response {
 
 async fn service_page(who: Identity, headers: HeaderMap, uri: axum::http::Uri) -> Response {
     if wants_json(&headers) {
-        return Json(serde_json::json!({ "path": uri.path(), "user_code": who.user_code().as_str() })).into_response();
+        return Json(
+            serde_json::json!({ "path": uri.path(), "user_code": who.user_code().as_str() }),
+        )
+        .into_response();
     }
-    page(uri.path(), &format!("<p>Bienvenue, {}.</p>", escape(who.name()))).into_response()
+    page(
+        uri.path(),
+        &format!("<p>Bienvenue, {}.</p>", escape(who.name())),
+    )
+    .into_response()
 }

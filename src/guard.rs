@@ -29,7 +29,6 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
-use http_body_util::Either;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -189,8 +188,78 @@ pub struct Guarded<S> {
     service: Option<Subscription>,
 }
 
-/// The body of a guarded route: the inner service's, or guichet's own when it refused.
-pub type GuardBody<B> = Either<B, Body>;
+pin_project_lite::pin_project! {
+    /// The body of a guarded route: the inner service's, or guichet's own when it refused.
+    /// Its error type is the inner body's, so wrapping a route changes nothing for error handling.
+    pub struct GuardBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProjection]
+    enum Kind<B> {
+        Inner { #[pin] body: B },
+        Refused { #[pin] body: Body },
+    }
+}
+
+impl<B> http_body::Body for GuardBody<B>
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, B::Error>>> {
+        match self.project().kind.project() {
+            KindProjection::Inner { body } => body.poll_frame(cx),
+            KindProjection::Refused { body } => body
+                .poll_frame(cx)
+                .map(|frame| frame.map(|f| f.map_err(|never| match never {}))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Inner { body } => body.is_end_stream(),
+            Kind::Refused { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match &self.kind {
+            Kind::Inner { body } => body.size_hint(),
+            Kind::Refused { body } => body.size_hint(),
+        }
+    }
+}
+
+impl<B> std::fmt::Debug for GuardBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            Kind::Inner { .. } => "Inner",
+            Kind::Refused { .. } => "Refused",
+        };
+        f.debug_tuple("GuardBody").field(&kind).finish()
+    }
+}
+
+fn passed<B>(response: Response<B>) -> Response<GuardBody<B>> {
+    response.map(|body| GuardBody {
+        kind: Kind::Inner { body },
+    })
+}
+
+fn refused<B>(response: Response<Body>) -> Response<GuardBody<B>> {
+    response.map(|body| GuardBody {
+        kind: Kind::Refused { body },
+    })
+}
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Guarded<S>
 where
@@ -215,9 +284,9 @@ where
         Box::pin(async move {
             let Some(session) = request.extensions().get::<Session>().cloned() else {
                 tracing::error!(target: "guichet", "a guard runs without guichet's SessionLayer around it; refusing");
-                let mut response = Response::new(Either::Right(Body::default()));
+                let mut response = Response::new(Body::default());
                 *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                return Ok(response);
+                return Ok(refused(response));
             };
             let verdict = match session.identity().await {
                 Err(_) => Err(Denial::Unavailable),
@@ -234,7 +303,7 @@ where
                 Ok(identity) => {
                     request.extensions_mut().insert::<Identity>(identity);
                     let response = inner.call(request).await?;
-                    Ok(response.map(Either::Left))
+                    Ok(passed(response))
                 }
                 Err(denial) => {
                     let desk = session.desk();
@@ -244,7 +313,7 @@ where
                         uri: request.uri(),
                         headers: request.headers(),
                     };
-                    Ok(answer(desk, &denied).map(Either::Right))
+                    Ok(refused(answer(desk, &denied)))
                 }
             }
         })

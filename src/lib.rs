@@ -86,3 +86,8 @@ pub use error::{ConfigError, Refusal, StoreError};
 pub use guard::{Denial, Denied, Deny, RequireAuth, RequireService};
 pub use identity::{Account, Client, Email, Identity, UserCode};
 pub use session::{Session, SessionLayer};
+
+/// The README's Rust examples are compiled as doc tests, so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

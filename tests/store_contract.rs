@@ -1,0 +1,264 @@
+//! One contract for every store implementation. The `contract!` macro expands to the same tests
+//! for a given constructor, so the memory stores and the ones for several processes are held to
+//! the same sharp semantics (a `create` never overwrites, a `touch` never resurrects, a throttle
+//! cleared on success forgets everything, ...).
+
+use std::time::Duration;
+
+use guichet::identity::{CasePolicy, UserCode};
+use guichet::limit::Rate;
+use guichet::session::{SessionId, SessionRecord};
+use guichet::store::{CredentialStore, SessionStore, ThrottleStore};
+
+fn code(s: &str) -> UserCode {
+    UserCode::parse(s, CasePolicy::Insensitive).unwrap()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn record(user: &str) -> SessionRecord {
+    SessionRecord {
+        user_code: code(user),
+        epoch: 0,
+        created_at: now(),
+        last_seen: now(),
+        restricted: false,
+    }
+}
+
+const TTL: Duration = Duration::from_secs(1800);
+
+pub async fn a_created_session_loads_back_identically(store: impl SessionStore) {
+    let key = SessionId::generate().key();
+    let r = record("ACME-001");
+    assert!(store.create(&key, &r, TTL).await.unwrap());
+    assert_eq!(store.load(&key).await.unwrap(), Some(r));
+}
+
+pub async fn create_never_overwrites_an_existing_session(store: impl SessionStore) {
+    let key = SessionId::generate().key();
+    assert!(store.create(&key, &record("ACME-001"), TTL).await.unwrap());
+    assert!(!store.create(&key, &record("EVIL-666"), TTL).await.unwrap());
+    assert_eq!(
+        store.load(&key).await.unwrap().unwrap().user_code,
+        code("ACME-001")
+    );
+}
+
+pub async fn a_destroyed_session_is_gone_and_destroying_twice_is_fine(store: impl SessionStore) {
+    let key = SessionId::generate().key();
+    store.create(&key, &record("ACME-001"), TTL).await.unwrap();
+    store.destroy(&key).await.unwrap();
+    assert_eq!(store.load(&key).await.unwrap(), None);
+    store.destroy(&key).await.unwrap();
+}
+
+pub async fn touch_records_the_use_but_never_resurrects(store: impl SessionStore) {
+    let key = SessionId::generate().key();
+    store.create(&key, &record("ACME-001"), TTL).await.unwrap();
+    let seen = now() + 60;
+    store.touch(&key, seen, TTL).await.unwrap();
+    assert_eq!(store.load(&key).await.unwrap().unwrap().last_seen, seen);
+    store.destroy(&key).await.unwrap();
+    store.touch(&key, now(), TTL).await.unwrap();
+    assert_eq!(store.load(&key).await.unwrap(), None);
+}
+
+pub async fn a_session_past_its_ttl_does_not_load(store: impl SessionStore) {
+    let key = SessionId::generate().key();
+    store
+        .create(&key, &record("ACME-001"), Duration::from_secs(1))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(store.load(&key).await.unwrap(), None);
+}
+
+pub async fn unknown_accounts_have_default_credentials(store: impl CredentialStore) {
+    let c = store.credentials(&code("NOBODY-1")).await.unwrap();
+    assert_eq!((c.epoch, c.password_hash, c.disabled), (0, None, false));
+}
+
+pub async fn the_epoch_only_moves_forward(store: impl CredentialStore) {
+    let who = code("ACME-001");
+    let first = store.bump_epoch(&who).await.unwrap();
+    let second = store.bump_epoch(&who).await.unwrap();
+    assert!(second > first);
+    assert_eq!(store.credentials(&who).await.unwrap().epoch, second);
+}
+
+pub async fn a_password_hash_is_replaced_only_if_unchanged(store: impl CredentialStore) {
+    let who = code("ACME-002");
+    assert!(store
+        .replace_password_hash(&who, None, "$argon2id$a")
+        .await
+        .unwrap());
+    assert!(!store
+        .replace_password_hash(&who, None, "$argon2id$b")
+        .await
+        .unwrap());
+    assert!(store
+        .replace_password_hash(&who, Some("$argon2id$a"), "$argon2id$c")
+        .await
+        .unwrap());
+    let c = store.credentials(&who).await.unwrap();
+    assert_eq!(c.password_hash.as_deref(), Some("$argon2id$c"));
+    assert_eq!(c.epoch, 0, "a rehash must not sign anyone out");
+}
+
+pub async fn disabling_moves_the_epoch_and_enabling_keeps_it(store: impl CredentialStore) {
+    let who = code("ACME-003");
+    store.set_disabled(&who, true).await.unwrap();
+    let disabled = store.credentials(&who).await.unwrap();
+    assert!(disabled.disabled);
+    assert_eq!(disabled.epoch, 1);
+    store.set_disabled(&who, false).await.unwrap();
+    let enabled = store.credentials(&who).await.unwrap();
+    assert!(!enabled.disabled);
+    assert_eq!(enabled.epoch, 1, "old sessions stay dead after re-enabling");
+}
+
+pub async fn failures_are_allowed_up_to_the_burst_then_refused(store: impl ThrottleStore) {
+    let rate = Rate::per_hour(3);
+    for _ in 0..3 {
+        assert_eq!(store.peek("ACME-001", rate).await.unwrap(), None);
+        store.spend("ACME-001", rate).await.unwrap();
+    }
+    let wait = store
+        .peek("ACME-001", rate)
+        .await
+        .unwrap()
+        .expect("throttled");
+    assert!(
+        wait > Duration::from_secs(1190) && wait <= Duration::from_secs(1200),
+        "{wait:?}"
+    );
+    assert_eq!(
+        store.peek("ACME-002", rate).await.unwrap(),
+        None,
+        "keys are independent"
+    );
+}
+
+pub async fn clearing_forgets_every_failure(store: impl ThrottleStore) {
+    let rate = Rate::per_hour(2);
+    store.spend("K", rate).await.unwrap();
+    store.spend("K", rate).await.unwrap();
+    assert!(store.peek("K", rate).await.unwrap().is_some());
+    store.clear("K").await.unwrap();
+    assert_eq!(store.peek("K", rate).await.unwrap(), None);
+    store.spend("K", rate).await.unwrap();
+    assert_eq!(store.peek("K", rate).await.unwrap(), None);
+}
+
+/// Expands to one `#[tokio::test]` per contract function, each with a fresh store.
+macro_rules! contract {
+    ($module:ident, $make:expr, [$($test:ident),* $(,)?]) => {
+        mod $module {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test($make).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    memory_sessions,
+    guichet::store::memory::MemorySessionStore::new(),
+    [
+        a_created_session_loads_back_identically,
+        create_never_overwrites_an_existing_session,
+        a_destroyed_session_is_gone_and_destroying_twice_is_fine,
+        touch_records_the_use_but_never_resurrects,
+        a_session_past_its_ttl_does_not_load,
+    ]
+);
+
+contract!(
+    memory_credentials,
+    guichet::store::memory::MemoryCredentialStore::new(),
+    [
+        unknown_accounts_have_default_credentials,
+        the_epoch_only_moves_forward,
+        a_password_hash_is_replaced_only_if_unchanged,
+        disabling_moves_the_epoch_and_enabling_keeps_it,
+    ]
+);
+
+contract!(
+    file_credentials,
+    super::persistent_store(),
+    [
+        unknown_accounts_have_default_credentials,
+        the_epoch_only_moves_forward,
+        a_password_hash_is_replaced_only_if_unchanged,
+        disabling_moves_the_epoch_and_enabling_keeps_it,
+    ]
+);
+
+contract!(
+    memory_throttle,
+    guichet::store::memory::MemoryThrottleStore::new(),
+    [
+        failures_are_allowed_up_to_the_burst_then_refused,
+        clearing_forgets_every_failure,
+    ]
+);
+
+fn temp_dir(what: &str) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "guichet-{what}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn persistent_store() -> guichet::store::memory::MemoryCredentialStore {
+    guichet::store::memory::MemoryCredentialStore::persistent(
+        temp_dir("contract").join("state.json"),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn credential_state_survives_reopening_the_file() {
+    let path = temp_dir("reopen").join("state.json");
+    let who = code("ACME-001");
+    {
+        let store = guichet::store::memory::MemoryCredentialStore::persistent(&path).unwrap();
+        store.set_disabled(&who, true).await.unwrap();
+        store
+            .replace_password_hash(&who, None, "$argon2id$new")
+            .await
+            .unwrap();
+    }
+    let reopened = guichet::store::memory::MemoryCredentialStore::persistent(&path).unwrap();
+    let c = reopened.credentials(&who).await.unwrap();
+    assert!(c.disabled);
+    assert_eq!(c.password_hash.as_deref(), Some("$argon2id$new"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the state file holds hashes: owner only");
+    }
+}
+
+#[tokio::test]
+async fn a_corrupt_state_file_is_an_error_not_a_silent_reset() {
+    let path = temp_dir("corrupt").join("state.json");
+    std::fs::write(&path, b"{ not json").unwrap();
+    assert!(guichet::store::memory::MemoryCredentialStore::persistent(&path).is_err());
+}
