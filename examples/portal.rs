@@ -8,11 +8,13 @@
 //! | --- | --- | --- |
 //! | `GUICHET_ADDR` | `127.0.0.1:3000` | listen address |
 //! | `GUICHET_USERS` | built-in demo accounts | path to a TOML accounts file |
-//! | `GUICHET_SMTP_URL` | unset | SMTP URL for credential emails (the email flow is not in this release) |
+//! | `GUICHET_SMTP_URL` | unset: emails are written as `.eml` files to `GUICHET_OUTBOX` | lettre SMTP URL, e.g. `smtp://127.0.0.1:2525` |
 //! | `GUICHET_OUTBOX` | `./outbox` | folder for emails when no SMTP URL is set |
+//! | `GUICHET_MAIL_FROM` | `Guichet <no-reply@localhost>` | the `From` of emails |
 //! | `GUICHET_REDIS_URL` | unset | Redis URL (not in this release: refused rather than ignored) |
 //! | `GUICHET_INSECURE_COOKIES` | unset | `1` drops `Secure` for plain-http local use |
 //! | `GUICHET_STATE` | `./guichet-state.json` | where run-time credential state (rehashed passwords, disabled accounts, epochs) survives restarts |
+//! | `GUICHET_BASE_URL` | `http://{GUICHET_ADDR}` | the public origin links in emails are built from |
 //! | `GUICHET_CONFIG` | unset | a TOML file of [`guichet::Config`] (timeouts, limits, hashing parameters, trusted proxies) |
 //!
 //! Routes: `/` (public), `/account` (any signed-in user), `/services/{service}/...` (that
@@ -20,12 +22,14 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::Router;
 use guichet::config::Config;
+use guichet::mail::{Mailer, Outbox, SmtpMailer};
 use guichet::pages::escape;
 use guichet::store::memory::{AccountsFile, MemoryCredentialStore};
 use guichet::{Guichet, Identity, RequireAuth, RequireService};
@@ -46,9 +50,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("GUICHET_ADDR: {e}"))?;
     if env("GUICHET_REDIS_URL").is_some() {
         return Err("GUICHET_REDIS_URL is set, but this release of guichet has no Redis stores yet; unset it to use the memory stores".into());
-    }
-    if let Some(url) = env("GUICHET_SMTP_URL") {
-        tracing::warn!(%url, "GUICHET_SMTP_URL is set, but this release has no email flow yet; nothing will be sent");
     }
 
     let mut config: Config = match env("GUICHET_CONFIG") {
@@ -75,7 +76,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .flat_map(|a| a.services.iter().map(|s| s.as_str().to_owned()))
         .collect();
 
+    let base_url = env("GUICHET_BASE_URL").unwrap_or_else(|| format!("http://{addr}"));
+    if let Some(from) = env("GUICHET_MAIL_FROM") {
+        config.mail.from = from;
+    }
+    let mailer: Arc<dyn Mailer> = match env("GUICHET_SMTP_URL") {
+        Some(url) => {
+            let smtp = SmtpMailer::from_url(&url)?;
+            tracing::info!(mailer = ?smtp, "emails go out over SMTP");
+            Arc::new(smtp)
+        }
+        None => {
+            let outbox = Outbox::new(env("GUICHET_OUTBOX").unwrap_or_else(|| "outbox".into()))?;
+            tracing::info!(folder = %outbox.folder().display(), "emails are written as .eml files");
+            Arc::new(outbox)
+        }
+    };
     let guichet = Guichet::builder()
+        .mailer(mailer)
+        .base_url(base_url)
         .config(config)
         .directory(accounts)
         .credential_store(MemoryCredentialStore::persistent(&state)?)
@@ -110,11 +129,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    .with_graceful_shutdown(stopped())
     .await?;
+    if !guichet.shutdown(std::time::Duration::from_secs(30)).await {
+        tracing::warn!("some emails were still waiting for delivery at shutdown");
+    }
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stopped() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {

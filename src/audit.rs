@@ -39,6 +39,52 @@ pub enum AuditEvent {
         /// Which limit.
         limit: ThrottleLimit,
     },
+    /// Signed in with a temporary password: a restricted session, whose only door is choosing
+    /// a password.
+    SignedInWithTemporaryPassword {
+        /// Whose.
+        user_code: UserCode,
+        /// From where.
+        ip: IpAddr,
+    },
+    /// "Email me my password" was asked for this code (known or not).
+    CredentialRequested {
+        /// The code as typed (normalised).
+        user_code: UserCode,
+        /// From where.
+        ip: IpAddr,
+    },
+    /// A credential request was refused by a limit (`429`).
+    CredentialRequestThrottled {
+        /// The code as typed (normalised).
+        user_code: UserCode,
+        /// From where.
+        ip: IpAddr,
+        /// Which limit.
+        limit: ThrottleLimit,
+    },
+    /// A temporary password was issued and queued for the account's stored address.
+    TemporaryPasswordSent {
+        /// Whose.
+        user_code: UserCode,
+    },
+    /// A credential request was answered as usual but nothing with a credential was sent.
+    CredentialWithheld {
+        /// The code asked for.
+        user_code: UserCode,
+        /// Why.
+        reason: WithheldReason,
+    },
+    /// The "this wasn't me" link cancelled a pending temporary password.
+    TemporaryPasswordCancelled {
+        /// Whose.
+        user_code: UserCode,
+    },
+    /// A person chose a password (after a temporary one); every other session ended.
+    PasswordChosen {
+        /// Whose.
+        user_code: UserCode,
+    },
     /// A session was ended by its owner.
     SignedOut {
         /// Whose, when the session was still alive.
@@ -64,15 +110,42 @@ pub enum FailureReason {
     WrongPassword,
     /// The account is disabled.
     Disabled,
+    /// A temporary password was typed, but none is pending (never sent, expired, already used,
+    /// cancelled, or voided by a moved epoch) or it does not match.
+    TemporaryPasswordInvalid,
 }
 
-/// Which limit refused a sign-in.
+/// Which limit refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThrottleLimit {
-    /// Too many failures for this user code.
+    /// Too many failures (sign-in) or requests (credential requests) for this user code.
     UserCode,
     /// Too many attempts from this client IP.
     ClientIp,
+    /// The global ceiling on credential requests, protecting the SMTP relay.
+    Global,
+}
+
+/// Why a credential request sent no credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WithheldReason {
+    /// No account has this code.
+    UnknownCode,
+    /// The account has no email address (customer service gives passwords verbally).
+    NoEmail,
+    /// The account is disabled.
+    Disabled,
+    /// The address is a shared inbox; `notice_sent` says whether the credential-free notice went.
+    SharedInbox {
+        /// The rule that found it shared.
+        rule: crate::inbox::SharedInboxRule,
+        /// A notice telling the person to call customer service was queued.
+        notice_sent: bool,
+    },
+    /// The per-address limit was reached.
+    EmailLimit,
+    /// The delivery queue was full.
+    QueueFull,
 }
 
 /// Why a session died.
@@ -122,6 +195,31 @@ impl Audit {
                 limit,
             } => {
                 tracing::warn!(target: "guichet::audit", event = "sign_in_throttled", %user_code, %ip, ?limit);
+            }
+            AuditEvent::SignedInWithTemporaryPassword { user_code, ip } => {
+                tracing::info!(target: "guichet::audit", event = "signed_in_with_temporary_password", %user_code, %ip);
+            }
+            AuditEvent::CredentialRequested { user_code, ip } => {
+                tracing::info!(target: "guichet::audit", event = "credential_requested", %user_code, %ip);
+            }
+            AuditEvent::CredentialRequestThrottled {
+                user_code,
+                ip,
+                limit,
+            } => {
+                tracing::warn!(target: "guichet::audit", event = "credential_request_throttled", %user_code, %ip, ?limit);
+            }
+            AuditEvent::TemporaryPasswordSent { user_code } => {
+                tracing::info!(target: "guichet::audit", event = "temporary_password_sent", %user_code);
+            }
+            AuditEvent::CredentialWithheld { user_code, reason } => {
+                tracing::warn!(target: "guichet::audit", event = "credential_withheld", %user_code, ?reason);
+            }
+            AuditEvent::TemporaryPasswordCancelled { user_code } => {
+                tracing::warn!(target: "guichet::audit", event = "temporary_password_cancelled", %user_code);
+            }
+            AuditEvent::PasswordChosen { user_code } => {
+                tracing::info!(target: "guichet::audit", event = "password_chosen", %user_code);
             }
             AuditEvent::SignedOut { user_code } => {
                 tracing::info!(target: "guichet::audit", event = "signed_out", user_code = user_code.as_ref().map(UserCode::as_str));

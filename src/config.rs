@@ -40,6 +40,12 @@ pub struct Config {
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed. Empty (the
     /// default): the client IP is the TCP peer address.
     pub trusted_proxies: Vec<IpNet>,
+    /// "Email me my password": temporary passwords and their limits.
+    pub credential_requests: CredentialRequestConfig,
+    /// Shared-inbox detection and policy.
+    pub shared_inbox: SharedInboxConfig,
+    /// Outgoing mail: addresses, links, customer service.
+    pub mail: MailConfig,
 }
 
 impl Default for Config {
@@ -52,6 +58,9 @@ impl Default for Config {
             user_codes: UserCodeConfig::default(),
             sign_in: SignInConfig::default(),
             trusted_proxies: Vec::new(),
+            credential_requests: CredentialRequestConfig::default(),
+            shared_inbox: SharedInboxConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -183,6 +192,161 @@ impl Default for SignInConfig {
     }
 }
 
+/// "Email me my password". Every limit applies to unknown user codes exactly as to known ones.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CredentialRequestConfig {
+    /// How long a temporary password works. Default 1 hour; at most 24 hours.
+    #[serde(with = "humantime_serde")]
+    pub validity: Duration,
+    /// Requests per user code. Default `3/hour`.
+    pub per_user_code: Rate,
+    /// Emails per normalised address. Default `5/hour`. Over it, the request is answered as
+    /// usual but nothing is sent (a `429` here would tell which codes share an address).
+    pub per_email: Rate,
+    /// Requests per client IP. Default `100/hour` (offices share one address).
+    pub per_ip: Rate,
+    /// Requests in all, protecting the SMTP relay. Default `600/hour`.
+    pub global: Rate,
+}
+
+impl Default for CredentialRequestConfig {
+    fn default() -> Self {
+        Self {
+            validity: Duration::from_secs(3600),
+            per_user_code: Rate::per_hour(3),
+            per_email: Rate::per_hour(5),
+            per_ip: Rate::per_hour(100),
+            global: Rate::per_hour(600),
+        }
+    }
+}
+
+/// What to do when a temporary password would go to a shared inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SharedInboxPolicy {
+    /// Send a notice without any credential, telling the person to call customer service. Default.
+    #[default]
+    Notice,
+    /// Send nothing.
+    Withhold,
+}
+
+/// Shared-inbox detection: an operator flag, an address used by two or more accounts, or a
+/// role address (the local part, before any `+tag`, is in `role_addresses`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SharedInboxConfig {
+    /// Notice (default) or withhold.
+    pub policy: SharedInboxPolicy,
+    /// Local parts read by a team rather than a person (RFC 2142 names and French ones).
+    pub role_addresses: Vec<String>,
+}
+
+impl Default for SharedInboxConfig {
+    fn default() -> Self {
+        let roles = [
+            "info",
+            "information",
+            "admin",
+            "administrator",
+            "administration",
+            "contact",
+            "support",
+            "help",
+            "aide",
+            "sales",
+            "ventes",
+            "vente",
+            "marketing",
+            "compta",
+            "comptabilite",
+            "comptabilité",
+            "accounting",
+            "accounts",
+            "billing",
+            "facturation",
+            "factures",
+            "finance",
+            "reception",
+            "réception",
+            "accueil",
+            "bureau",
+            "office",
+            "direction",
+            "secretariat",
+            "secrétariat",
+            "rh",
+            "hr",
+            "jobs",
+            "emplois",
+            "service",
+            "serviceclient",
+            "service-client",
+            "clients",
+            "commandes",
+            "orders",
+            "equipe",
+            "équipe",
+            "team",
+            "all",
+            "tous",
+            "noreply",
+            "no-reply",
+            "postmaster",
+            "hostmaster",
+            "webmaster",
+            "abuse",
+            "security",
+            "securite",
+            "sécurité",
+            "noc",
+        ];
+        Self {
+            policy: SharedInboxPolicy::Notice,
+            role_addresses: roles.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+}
+
+/// Outgoing mail.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// The portal's public address, e.g. `https://portal.example`. Links in emails are built
+    /// from it, never from a request's `Host` header. Required.
+    pub base_url: String,
+    /// `From`, e.g. `Service à la clientèle <no-reply@portal.example>`.
+    pub from: String,
+    /// `Reply-To`, if replies should go elsewhere.
+    pub reply_to: Option<String>,
+    /// Customer service telephone number, quoted in shared-inbox notices.
+    pub customer_service_phone: String,
+    /// Customer service hours, quoted in shared-inbox notices.
+    pub customer_service_hours: String,
+    /// Attempts for a transient delivery failure before the email is given up (with an error
+    /// log). Default 12, with exponential backoff from 1 s up to 5 minutes between attempts.
+    pub max_attempts: u32,
+    /// Emails waiting for delivery at most; beyond it a request is answered but not sent, and
+    /// an error is logged. Default 10 000.
+    pub queue_capacity: usize,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            base_url: String::new(),
+            from: "Guichet <no-reply@localhost>".into(),
+            reply_to: None,
+            customer_service_phone: "1 800 555-0199".into(),
+            customer_service_hours: "lundi au vendredi, 8 h à 17 h".into(),
+            max_attempts: 12,
+            queue_capacity: 10_000,
+        }
+    }
+}
+
 impl Config {
     /// Refuses inconsistent or unsafe values. [`Guichet::build`](crate::GuichetBuilder::build)
     /// calls it.
@@ -228,6 +392,44 @@ impl Config {
                 "at least 1",
             ));
         }
+        let validity = self.credential_requests.validity;
+        if validity < Duration::from_secs(60) || validity > Duration::from_secs(24 * 3600) {
+            return Err(ConfigError::invalid(
+                "credential_requests.validity",
+                "between 1 minute and 24 hours",
+            ));
+        }
+        let origin_only = self
+            .mail
+            .base_url
+            .parse::<http::Uri>()
+            .ok()
+            .filter(|u| matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some())
+            .filter(|u| u.path_and_query().is_none_or(|p| p.as_str() == "/"));
+        if origin_only.is_none() {
+            return Err(ConfigError::invalid(
+                "mail.base_url",
+                "required: the portal's public origin, e.g. `https://portal.example` \
+                 (links in emails are built from it, never from the Host header)",
+            ));
+        }
+        let addresses = [
+            ("mail.from", Some(&self.mail.from)),
+            ("mail.reply_to", self.mail.reply_to.as_ref()),
+        ];
+        for (field, address) in addresses {
+            if let Some(address) = address {
+                address
+                    .parse::<lettre::message::Mailbox>()
+                    .map_err(|e| ConfigError::invalid(field, e.to_string()))?;
+            }
+        }
+        if self.mail.max_attempts == 0 || self.mail.queue_capacity == 0 {
+            return Err(ConfigError::invalid(
+                "mail",
+                "max_attempts and queue_capacity at least 1",
+            ));
+        }
         Ok(())
     }
 }
@@ -236,9 +438,15 @@ impl Config {
 mod tests {
     use super::*;
 
+    fn valid() -> Config {
+        let mut c = Config::default();
+        c.mail.base_url = "https://portal.example".into();
+        c
+    }
+
     #[test]
     fn defaults_are_valid_and_owasp() {
-        let c = Config::default();
+        let c = valid();
         c.validate().unwrap();
         assert_eq!(
             (
@@ -252,14 +460,30 @@ mod tests {
 
     #[test]
     fn unsafe_values_are_refused_at_build_time() {
-        let mut c = Config::default();
+        let mut c = valid();
         c.sessions.absolute_timeout = Duration::from_secs(60);
         assert!(c.validate().is_err());
-        let mut c = Config::default();
+        let mut c = valid();
         c.prefix = "auth/".into();
         assert!(c.validate().is_err());
-        let mut c = Config::default();
+        let mut c = valid();
         c.passwords.memory_kib = 1;
+        assert!(c.validate().is_err());
+        let mut c = valid();
+        c.credential_requests.validity = Duration::from_secs(25 * 3600);
+        assert!(c.validate().is_err(), "{:?}", c.validate());
+        for bad in [
+            "",
+            "portal.example",
+            "ftp://portal.example",
+            "https://portal.example/app?x",
+        ] {
+            let mut c = valid();
+            c.mail.base_url = bad.into();
+            assert!(c.validate().is_err(), "{bad}");
+        }
+        let mut c = valid();
+        c.mail.from = "not an address".into();
         assert!(c.validate().is_err());
     }
 

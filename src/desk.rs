@@ -8,12 +8,14 @@ use crate::error::{ConfigError, StoreError};
 use crate::flows::Flows;
 use crate::guard::Deny;
 use crate::identity::{UserCode, UserCodeError};
-use crate::limit::IpLimiter;
+use crate::limit::{IpLimiter, KeyedLimiter};
+use crate::mail::{DeliveryQueue, Mailer, Outbox};
 use crate::pages::{BuiltinPages, Pages};
 use crate::password::Hasher;
 use crate::session::SessionLayer;
 use crate::store::memory::{MemoryCredentialStore, MemorySessionStore, MemoryThrottleStore};
 use crate::store::{CredentialStore, Directory, SessionStore, ThrottleStore};
+use std::net::IpAddr;
 
 /// Everything the layers share. Built once by [`GuichetBuilder::build`].
 pub(crate) struct Desk {
@@ -27,6 +29,27 @@ pub(crate) struct Desk {
     pub(crate) pages: Arc<dyn Pages>,
     pub(crate) denials: Option<Arc<dyn Deny>>,
     pub(crate) audit: Audit,
+    pub(crate) queue: DeliveryQueue,
+    pub(crate) requests: RequestLimits,
+}
+
+/// The limits on "email me my password", in process.
+pub(crate) struct RequestLimits {
+    pub(crate) per_ip: KeyedLimiter<IpAddr>,
+    pub(crate) per_user_code: KeyedLimiter<UserCode>,
+    pub(crate) per_email: KeyedLimiter<String>,
+    pub(crate) global: KeyedLimiter<()>,
+}
+
+impl RequestLimits {
+    fn new(config: &crate::config::CredentialRequestConfig) -> Self {
+        Self {
+            per_ip: KeyedLimiter::new(config.per_ip),
+            per_user_code: KeyedLimiter::new(config.per_user_code),
+            per_email: KeyedLimiter::new(config.per_email),
+            global: KeyedLimiter::new(config.global),
+        }
+    }
 }
 
 impl Desk {
@@ -36,6 +59,14 @@ impl Desk {
 
     pub(crate) fn set_password_path(&self) -> String {
         format!("{}/password/set", self.config.prefix)
+    }
+
+    pub(crate) fn password_request_path(&self) -> String {
+        format!("{}/password", self.config.prefix)
+    }
+
+    pub(crate) fn cancel_path(&self) -> String {
+        format!("{}/password/cancel", self.config.prefix)
     }
 
     pub(crate) fn assets_path(&self) -> String {
@@ -50,6 +81,7 @@ impl Desk {
 ///
 /// # fn main() -> Result<(), guichet::ConfigError> {
 /// let guichet = Guichet::builder()
+///     .base_url("https://portal.example")
 ///     .directory(AccountsFile::demo())
 ///     .build()?;
 /// let _layer = guichet.session_layer(); // outermost, around everything
@@ -107,6 +139,12 @@ impl Guichet {
         self.desk.credentials.set_disabled(code, true).await
     }
 
+    /// Stops accepting emails and waits, at most `deadline`, for the queued ones to be
+    /// delivered (or given up). Call it when the server has stopped; returns whether it drained.
+    pub async fn shutdown(&self, deadline: std::time::Duration) -> bool {
+        self.desk.queue.shutdown(deadline).await
+    }
+
     /// Re-enables an account disabled with [`disable`](Self::disable).
     pub async fn enable(&self, code: &UserCode) -> Result<(), StoreError> {
         self.desk.credentials.set_disabled(code, false).await
@@ -126,12 +164,14 @@ impl std::fmt::Debug for Guichet {
 #[must_use]
 pub struct GuichetBuilder {
     config: Config,
+    base_url: Option<String>,
     directory: Option<Arc<dyn Directory>>,
     sessions: Option<Arc<dyn SessionStore>>,
     credentials: Option<Arc<dyn CredentialStore>>,
     throttle: Option<Arc<dyn ThrottleStore>>,
     pages: Option<Arc<dyn Pages>>,
     denials: Option<Arc<dyn Deny>>,
+    mailer: Option<Arc<dyn Mailer>>,
     audit: Audit,
 }
 
@@ -139,6 +179,13 @@ impl GuichetBuilder {
     /// The policies (default: [`Config::default`]).
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
+        self
+    }
+
+    /// The portal's public origin (e.g. `https://portal.example`), from which links in emails
+    /// are built. Required, here or as `mail.base_url` in the [`Config`]; this one wins.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
         self
     }
 
@@ -167,6 +214,13 @@ impl GuichetBuilder {
         self
     }
 
+    /// How emails leave (default: an [`Outbox`] folder `./outbox` of `.eml` files). With the
+    /// `smtp` feature, [`SmtpMailer`](crate::mail::SmtpMailer) sends them over SMTP.
+    pub fn mailer(mut self, mailer: impl Mailer) -> Self {
+        self.mailer = Some(Arc::new(mailer));
+        self
+    }
+
     /// Replaces the built-in pages.
     pub fn pages(mut self, pages: impl Pages) -> Self {
         self.pages = Some(Arc::new(pages));
@@ -186,12 +240,28 @@ impl GuichetBuilder {
     }
 
     /// Validates the configuration and builds the desk.
-    pub fn build(self) -> Result<Guichet, ConfigError> {
+    pub fn build(mut self) -> Result<Guichet, ConfigError> {
+        if let Some(url) = self.base_url.take() {
+            self.config.mail.base_url = url;
+        }
         self.config.validate()?;
         let directory = self.directory.ok_or_else(|| {
             ConfigError::invalid("directory", "a directory of accounts is required")
         })?;
+        let mailer: Arc<dyn Mailer> = match self.mailer {
+            Some(mailer) => mailer,
+            None => Arc::new(
+                Outbox::new("outbox")
+                    .map_err(|e| ConfigError::invalid("mailer", format!("./outbox: {e}")))?,
+            ),
+        };
         let desk = Desk {
+            queue: DeliveryQueue::new(
+                mailer,
+                self.config.mail.queue_capacity,
+                self.config.mail.max_attempts,
+            ),
+            requests: RequestLimits::new(&self.config.credential_requests),
             hasher: Hasher::new(&self.config.passwords),
             ip_limiter: IpLimiter::new(self.config.sign_in.attempts_per_ip),
             directory,

@@ -33,7 +33,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::desk::Desk;
-use crate::flows::next_from_uri;
+use crate::flows::{next_from_uri, urlencode};
 use crate::identity::{Identity, Service as Subscription};
 use crate::respond::{self, Body};
 use crate::session::Session;
@@ -127,10 +127,6 @@ fn default_denial(desk: &Desk, denied: &Denied<'_>) -> Response<Body> {
             respond::refusal(desk, denied.headers, &crate::error::Refusal::Unavailable)
         }
     }
-}
-
-fn urlencode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// Lets a request through only if someone is signed in (with a normal, not restricted, session).

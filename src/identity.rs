@@ -156,6 +156,27 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The form under which two addresses reach the same mailbox: lower-cased, with any
+    /// `+tag` sub-address removed (`Marie+portal@Acme.example` is `marie@acme.example`).
+    pub fn normalised(&self) -> String {
+        let lower = self.0.to_lowercase();
+        match lower.rsplit_once('@') {
+            Some((local, domain)) => {
+                let local = local.split_once('+').map_or(local, |(base, _)| base);
+                format!("{local}@{domain}")
+            }
+            None => lower,
+        }
+    }
+
+    /// The local part of the normalised address (`info` for `Info+x@acme.example`).
+    pub fn local_part(&self) -> String {
+        let normalised = self.normalised();
+        normalised
+            .rsplit_once('@')
+            .map_or(normalised.clone(), |(l, _)| l.to_owned())
+    }
 }
 
 impl TryFrom<String> for Email {
@@ -355,6 +376,13 @@ mod tests {
     }
 
     #[test]
+    fn sub_addresses_and_case_reach_the_same_mailbox() {
+        let a = Email::parse("Marie+portal@Acme.Example").unwrap();
+        assert_eq!(a.normalised(), "marie@acme.example");
+        assert_eq!(a.local_part(), "marie");
+    }
+
+    #[test]
     fn emails_need_a_local_part_and_a_domain() {
         assert!(Email::parse("marie@acme.example").is_ok());
         for bad in ["", "marie", "@acme", "marie@", "ma rie@acme.example"] {
@@ -368,6 +396,15 @@ mod tests {
             if let Ok(once) = UserCode::parse(&s, CasePolicy::Insensitive) {
                 let twice = UserCode::parse(once.as_str(), CasePolicy::Insensitive).unwrap();
                 prop_assert_eq!(once, twice);
+            }
+        }
+
+        #[test]
+        fn email_normalisation_is_idempotent(local in "[A-Za-z0-9.+_-]{1,20}", domain in "[A-Za-z0-9-]{1,10}\\.[a-z]{2,4}") {
+            if let Ok(e) = Email::parse(&format!("{local}@{domain}")) {
+                if let Ok(again) = Email::parse(&e.normalised()) {
+                    prop_assert_eq!(again.normalised(), e.normalised());
+                }
             }
         }
 

@@ -11,6 +11,7 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let guichet = Guichet::builder()
+//!     .base_url("https://portal.example")
 //!     .directory(AccountsFile::load("accounts.toml", Default::default())?)
 //!     .build()?;
 //!
@@ -67,12 +68,15 @@
 
 pub mod audit;
 pub mod config;
+mod credential;
 mod desk;
 pub mod error;
 pub mod flows;
 pub mod guard;
 pub mod identity;
+pub mod inbox;
 pub mod limit;
+pub mod mail;
 pub mod pages;
 pub mod password;
 pub mod respond;

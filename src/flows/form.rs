@@ -6,6 +6,8 @@ use http::HeaderMap;
 use http_body_util::{BodyExt, Limited};
 
 use crate::error::Refusal;
+use crate::identity::{CasePolicy, UserCode, UserCodeError};
+use crate::password::{Hasher, Password, PasswordError};
 
 /// The largest body a flow reads. Sign-in fields fit many times over.
 pub(crate) const MAX_BODY: usize = 16 * 1024;
@@ -30,6 +32,54 @@ impl Fields {
         self.get(name)
             .filter(|v| !v.is_empty())
             .ok_or(Refusal::MissingField(name))
+    }
+
+    /// The `user_code` field, normalised, or a refusal saying what is wrong with it.
+    pub(crate) fn user_code(&self, case: CasePolicy) -> Result<UserCode, Refusal> {
+        self.user_code_in("user_code", case)
+    }
+
+    /// A user code from the field `name`.
+    pub(crate) fn user_code_in(
+        &self,
+        name: &'static str,
+        case: CasePolicy,
+    ) -> Result<UserCode, Refusal> {
+        UserCode::parse(self.require(name)?, case).map_err(|e| match e {
+            UserCodeError::Empty => Refusal::MissingField(name),
+            UserCodeError::TooLong => Refusal::InvalidField {
+                field: name,
+                reason: "too long",
+            },
+            UserCodeError::ForbiddenCharacter => Refusal::InvalidField {
+                field: name,
+                reason: "forbidden character",
+            },
+        })
+    }
+
+    /// `typed` (from the `password` field) as a password, or a refusal.
+    pub(crate) fn password(&self, hasher: &Hasher, typed: &str) -> Result<Password, Refusal> {
+        hasher.password(typed).map_err(|e| match e {
+            PasswordError::Empty => Refusal::MissingField("password"),
+            PasswordError::TooLong => Refusal::InvalidField {
+                field: "password",
+                reason: "too long",
+            },
+            PasswordError::ControlCharacter => Refusal::InvalidField {
+                field: "password",
+                reason: "control character",
+            },
+        })
+    }
+
+    /// The `next` field, if sent, checked to be a same-site path.
+    pub(crate) fn next(&self) -> Result<Option<String>, Refusal> {
+        Ok(self
+            .get("next")
+            .map(super::next::sanitize)
+            .transpose()?
+            .flatten())
     }
 
     fn insert(&mut self, name: &'static str, value: String) -> Result<(), Refusal> {
@@ -64,6 +114,11 @@ where
         Kind::Form => parse_form(&bytes, wanted),
         Kind::Json => parse_json(&bytes, wanted),
     }
+}
+
+/// Reads `wanted` fields from the query string, with the same rules as a form body.
+pub(crate) fn query(uri: &http::Uri, wanted: &[&'static str]) -> Result<Fields, Refusal> {
+    parse_form(uri.query().unwrap_or("").as_bytes(), wanted)
 }
 
 enum Kind {

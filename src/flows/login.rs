@@ -18,36 +18,19 @@ use http::{Response, StatusCode};
 use crate::audit::{AuditEvent, FailureReason, ThrottleLimit};
 use crate::desk::Desk;
 use crate::error::Refusal;
-use crate::identity::{AccountStatus, UserCode, UserCodeError};
+use crate::identity::{AccountStatus, UserCode};
 use crate::limit::client_ip;
 use crate::pages::{Language, Messages, SignInPage};
-use crate::password::{Password, PasswordError, Verification};
+use crate::password::{temporary, Password, Verification};
 use crate::respond::{self, Body};
-use crate::session::Session;
+use crate::session::{unix_now, Session};
 
-use super::{form, next, origin};
+use super::{form, origin, urlencode};
 
 /// The sign-in page; keeps a valid `?next=`.
 pub(crate) fn page(desk: &Desk, parts: &Parts) -> Result<Response<Body>, Refusal> {
-    let next = query_next(parts.uri.query())?;
+    let next = form::query(&parts.uri, &["next"])?.next()?;
     Ok(render(desk, parts, StatusCode::OK, next.as_deref(), None))
-}
-
-fn query_next(query: Option<&str>) -> Result<Option<String>, Refusal> {
-    let Some(query) = query else {
-        return Ok(None);
-    };
-    for pair in query.split('&') {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        if name == "next" {
-            let spaced = value.replace('+', " ");
-            let value = percent_encoding::percent_decode_str(&spaced)
-                .decode_utf8()
-                .map_err(|_| Refusal::MalformedBody("invalid UTF-8"))?;
-            return next::sanitize(&value);
-        }
-    }
-    Ok(None)
 }
 
 /// The page, fresh (`failed_code: None`) or after a failure (with the code typed, normalised).
@@ -72,9 +55,11 @@ fn render(
     }
     let action = desk.login_path();
     let assets = desk.assets_path();
+    let password_request = desk.password_request_path();
     let page = SignInPage {
         language,
         action: &action,
+        password_request: &password_request,
         next,
         user_code: failed_code,
         failed: failed_code.is_some(),
@@ -96,38 +81,13 @@ where
 {
     origin::check(&parts.headers, &parts.uri)?;
     let fields = form::read(&parts.headers, body, &["user_code", "password", "next"]).await?;
-    let next = fields
-        .get("next")
-        .map(next::sanitize)
-        .transpose()?
-        .flatten();
-    let code = UserCode::parse(fields.require("user_code")?, desk.config.user_codes.case).map_err(
-        |e| match e {
-            UserCodeError::Empty => Refusal::MissingField("user_code"),
-            UserCodeError::TooLong => Refusal::InvalidField {
-                field: "user_code",
-                reason: "too long",
-            },
-            UserCodeError::ForbiddenCharacter => Refusal::InvalidField {
-                field: "user_code",
-                reason: "forbidden character",
-            },
-        },
-    )?;
-    let password = desk
-        .hasher
-        .password(fields.require("password")?)
-        .map_err(|e| match e {
-            PasswordError::Empty => Refusal::MissingField("password"),
-            PasswordError::TooLong => Refusal::InvalidField {
-                field: "password",
-                reason: "too long",
-            },
-            PasswordError::ControlCharacter => Refusal::InvalidField {
-                field: "password",
-                reason: "control character",
-            },
-        })?;
+    let next = fields.next()?;
+    let code = fields.user_code(desk.config.user_codes.case)?;
+    let typed = fields.require("password")?;
+    // A temporary password is recognised by its shape alone, so each attempt costs exactly one
+    // verification whatever the account holds (see `password::temporary`).
+    let temporary = temporary::canonical(typed);
+    let password = fields.password(&desk.hasher, temporary.as_deref().unwrap_or(typed))?;
     let ip = client_ip(
         &parts.extensions,
         &parts.headers,
@@ -142,21 +102,29 @@ where
         });
         Refusal::Throttled { retry_after: wait }
     };
-    if let Err(wait) = desk.ip_limiter.check(ip) {
+    if let Err(wait) = desk.ip_limiter.check(&ip) {
         return Err(throttled(ThrottleLimit::ClientIp, wait));
     }
+    // A throttled person can always recover by email: a temporary password is 99 random bits,
+    // beyond guessing, so it is not held back by the per-code failure count (failures with it
+    // still count, and the per-IP limit still applies).
     let rate = desk.config.sign_in.failures_per_code;
-    if let Some(wait) = desk.throttle.peek(code.as_str(), rate).await? {
-        return Err(throttled(ThrottleLimit::UserCode, wait));
+    if temporary.is_none() {
+        if let Some(wait) = desk.throttle.peek(code.as_str(), rate).await? {
+            return Err(throttled(ThrottleLimit::UserCode, wait));
+        }
     }
 
     // The same two lookups for every code, known or not.
     let account = desk.directory.account(&code).await?;
     let credentials = desk.credentials.credentials(&code).await?;
     let runtime_hash = credentials.password_hash.clone();
-    let stored = runtime_hash
-        .as_deref()
-        .or_else(|| account.as_ref().and_then(|a| a.password_hash.as_deref()));
+    let stored = match temporary {
+        Some(_) => credentials.usable_temporary(unix_now()).map(|t| &*t.hash),
+        None => runtime_hash
+            .as_deref()
+            .or_else(|| account.as_ref().and_then(|a| a.password_hash.as_deref())),
+    };
     let has_hash = stored.is_some();
     let usable = account
         .as_ref()
@@ -167,12 +135,22 @@ where
         .await
         .map_err(|_| Refusal::Unavailable)?;
 
+    let matched = match (&account, verification) {
+        (Some(_), Verification::Match { .. }) if usable && temporary.is_some() => {
+            // Single use, also under concurrent sign-ins: only one of them takes it.
+            let hash = stored.unwrap_or_default();
+            desk.credentials.take_temporary(&code, hash).await?
+        }
+        (Some(_), Verification::Match { .. }) => usable,
+        (None, _) | (_, Verification::Mismatch) => false,
+    };
     let (account, needs_rehash) = match (account, verification) {
-        (Some(account), Verification::Match { needs_rehash }) if usable => (account, needs_rehash),
+        (Some(account), Verification::Match { needs_rehash }) if matched => (account, needs_rehash),
         (account, _) => {
             let reason = match account {
                 None => FailureReason::UnknownCode,
                 Some(_) if !usable => FailureReason::Disabled,
+                Some(_) if temporary.is_some() => FailureReason::TemporaryPasswordInvalid,
                 Some(_) if !has_hash => FailureReason::NoPassword,
                 Some(_) => FailureReason::WrongPassword,
             };
@@ -192,6 +170,25 @@ where
         }
     };
 
+    if temporary.is_some() {
+        session.rotate(&account, credentials.epoch, true).await?;
+        desk.audit.emit(&AuditEvent::SignedInWithTemporaryPassword {
+            user_code: code,
+            ip,
+        });
+        let target = match &next {
+            Some(next) => format!("{}?next={}", desk.set_password_path(), urlencode(next)),
+            None => desk.set_password_path(),
+        };
+        return Ok(if respond::wants_json(&parts.headers) {
+            respond::json(
+                StatusCode::OK,
+                &serde_json::json!({ "signed_in": true, "must_set_password": true, "next": target }),
+            )
+        } else {
+            respond::redirect(&target)
+        });
+    }
     desk.throttle.clear(code.as_str()).await?;
     if needs_rehash {
         tokio::spawn(rehash(
@@ -243,16 +240,20 @@ async fn rehash(desk: Arc<Desk>, code: UserCode, password: Password, expected: O
 mod tests {
     use super::*;
 
+    fn next_of(uri: &'static str) -> Result<Option<String>, Refusal> {
+        form::query(&http::Uri::from_static(uri), &["next"])?.next()
+    }
+
     #[test]
     fn next_is_read_from_the_query_and_checked() {
         assert_eq!(
-            query_next(Some("next=%2Faccount%3Fa%3D1"))
+            next_of("/auth/login?next=%2Faccount%3Fa%3D1")
                 .unwrap()
                 .as_deref(),
             Some("/account?a=1")
         );
-        assert_eq!(query_next(Some("x=1")).unwrap(), None);
-        assert!(query_next(Some("next=https%3A%2F%2Fevil.example")).is_err());
-        assert!(query_next(Some("next=%FF")).is_err());
+        assert_eq!(next_of("/auth/login?x=1").unwrap(), None);
+        assert!(next_of("/auth/login?next=https%3A%2F%2Fevil.example").is_err());
+        assert!(next_of("/auth/login?next=%FF").is_err());
     }
 }

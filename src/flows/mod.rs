@@ -4,6 +4,9 @@
 //! | --- | --- |
 //! | `GET /auth/login`, `POST /auth/login` | [`login`](self) |
 //! | `POST /auth/logout` | [`logout`](self) |
+//! | `GET/POST /auth/password` | "email me my password" ([`password`](self)) |
+//! | `GET/POST /auth/password/set` | choosing a password from a restricted session ([`choose`](self)) |
+//! | `GET/POST /auth/password/cancel` | the email's "this wasn't me" link ([`cancel`](self)) |
 //! | `GET /auth/assets/guichet.css`, `.js` | the built-in pages' stylesheet and Caps Lock script |
 //!
 //! Every POST accepts a form or JSON, is refused if cross-site, and answers JSON to clients
@@ -11,13 +14,25 @@
 //! for hyper routers that dispatch on the prefix) and the path with the prefix stripped (what
 //! axum's `nest_service` hands over).
 
+mod cancel;
+mod choose;
 mod form;
 mod login;
 mod logout;
 mod next;
 mod origin;
+mod password;
 
 pub(crate) use next::from_uri as next_from_uri;
+
+/// Percent-encodes a query value (leaving `-`, `_`, `.` readable).
+pub(crate) fn urlencode(text: &str) -> String {
+    const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.');
+    percent_encoding::utf8_percent_encode(text, QUERY_VALUE).to_string()
+}
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -57,6 +72,9 @@ impl std::fmt::Debug for Flows {
 enum Route {
     Login,
     Logout,
+    PasswordRequest,
+    ChoosePassword,
+    Cancel,
     Asset(&'static str, &'static str),
 }
 
@@ -65,6 +83,9 @@ impl Route {
         match path {
             "/login" => Some(Self::Login),
             "/logout" => Some(Self::Logout),
+            "/password" => Some(Self::PasswordRequest),
+            "/password/set" => Some(Self::ChoosePassword),
+            "/password/cancel" => Some(Self::Cancel),
             "/assets/guichet.css" => Some(Self::Asset("text/css; charset=utf-8", pages::STYLE)),
             "/assets/guichet.js" => {
                 Some(Self::Asset("text/javascript; charset=utf-8", pages::SCRIPT))
@@ -115,6 +136,20 @@ where
         (Some(Route::Login), &Method::GET | &Method::HEAD) => login::page(&desk, &parts),
         (Some(Route::Login), &Method::POST) => login::submit(&desk, &session, &parts, body).await,
         (Some(Route::Logout), &Method::POST) => logout::submit(&desk, &session, &parts).await,
+        (Some(Route::PasswordRequest), &Method::GET | &Method::HEAD) => {
+            Ok(password::page(&desk, &parts))
+        }
+        (Some(Route::PasswordRequest), &Method::POST) => {
+            password::submit(&desk, &parts, body).await
+        }
+        (Some(Route::ChoosePassword), &Method::GET | &Method::HEAD) => {
+            choose::page(&desk, &session, &parts).await
+        }
+        (Some(Route::ChoosePassword), &Method::POST) => {
+            choose::submit(&desk, &session, &parts, body).await
+        }
+        (Some(Route::Cancel), &Method::GET | &Method::HEAD) => cancel::page(&desk, &parts),
+        (Some(Route::Cancel), &Method::POST) => cancel::submit(&desk, &parts, body).await,
         (Some(Route::Asset(content_type, text)), &Method::GET | &Method::HEAD) => {
             Ok(respond::asset(content_type, text))
         }

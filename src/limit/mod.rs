@@ -5,17 +5,18 @@
 //! * [`gcra`]: the generic cell rate algorithm, written once, used by the stores that keep
 //!   per-user-code failure counts (those must be clearable on success and shared between
 //!   processes, which governor's in-process state is not).
-//! * [`IpLimiter`]: attempts per client IP, in process, with governor.
+//! * [`KeyedLimiter`]: allowances per key (client IP, user code, address, or one global key),
+//!   in process, with governor.
 //! * [`client_ip`]: which address is the client's, believing proxy headers only from trusted
 //!   proxies.
 
 mod client_ip;
 pub mod gcra;
-mod ip;
+mod keyed;
 mod rate;
 
 pub use client_ip::{client_ip, PeerAddr};
-pub use ip::IpLimiter;
+pub use keyed::{IpLimiter, KeyedLimiter};
 pub use rate::{Rate, RateError};
 
 use std::time::Duration;

@@ -1,6 +1,16 @@
 use std::fmt::Write;
 
-use super::{escape, Messages, Pages, RefusalPage, SignInPage};
+use super::{escape, CancelPage, FormPage, Messages, NoticePage, Pages, RefusalPage, SignInPage};
+
+fn error(out: &mut String, error: Option<&str>) {
+    if let Some(error) = error {
+        let _ = write!(
+            out,
+            "<p class=\"error\" role=\"alert\">{}</p>",
+            escape(error)
+        );
+    }
+}
 
 /// guichet's own pages: plain, accessible HTML with the FAQ's tips and a Caps Lock warning.
 #[derive(Debug, Clone, Copy, Default)]
@@ -16,7 +26,7 @@ button{margin-top:1.5rem;padding:.6rem 1.5rem;font-size:1rem;font-weight:700}\
 /// Served at `{prefix}/assets/guichet.js`: shows the Caps Lock warning while typing the password.
 pub(crate) const SCRIPT: &str = "(function(){var p=document.getElementById('password'),w=document.getElementById('caps');\
 function c(e){if(e.getModifierState){w.hidden=!e.getModifierState('CapsLock');}}\
-p.addEventListener('keydown',c);p.addEventListener('keyup',c);p.addEventListener('blur',function(){w.hidden=true;});})();";
+if(p&&w){p.addEventListener('keydown',c);p.addEventListener('keyup',c);p.addEventListener('blur',function(){w.hidden=true;});}})();";
 
 fn head(out: &mut String, lang: &str, title: &str, assets: &str) {
     let _ = write!(
@@ -68,8 +78,10 @@ impl Pages for BuiltinPages {
         }
         let _ = write!(
             out,
-            "<button type=\"submit\">{}</button></form>",
-            escape(m.submit)
+            "<button type=\"submit\">{}</button></form><p><a href=\"{}\">{}</a></p>",
+            escape(m.submit),
+            escape(page.password_request),
+            escape(m.send_password)
         );
         let open = if page.failed { " open" } else { "" };
         let _ = write!(
@@ -85,6 +97,105 @@ impl Pages for BuiltinPages {
             "</ul><p>{}</p></details></main><script src=\"{}/guichet.js\"></script></body></html>",
             escape(m.lost_code),
             escape(page.assets)
+        );
+        out
+    }
+
+    fn password_request(&self, page: &FormPage<'_>) -> String {
+        let m = Messages::of(page.language);
+        let mut out = String::with_capacity(2048);
+        head(&mut out, page.language.tag(), m.send_password, page.assets);
+        let _ = write!(out, "<main><h1>{}</h1>", escape(m.send_password));
+        error(&mut out, page.error);
+        let _ = write!(
+            out,
+            "<p>{intro}</p><p class=\"error\" role=\"note\"><strong>{warning}</strong></p>\
+             <form method=\"post\" action=\"{action}\"><label for=\"user_code\">{label}</label>\
+             <input id=\"user_code\" name=\"user_code\" autocomplete=\"username\" autocapitalize=\"characters\" \
+             spellcheck=\"false\" required maxlength=\"64\" autofocus><button type=\"submit\">{submit}</button></form>\
+             <p><a href=\"{sign_in}\">{back}</a></p></main></body></html>",
+            intro = escape(m.password_request_intro),
+            warning = escape(m.shared_inbox_warning),
+            action = escape(page.action),
+            label = escape(m.user_code_label),
+            submit = escape(m.submit),
+            sign_in = escape(page.sign_in),
+            back = escape(m.back_to_sign_in),
+        );
+        out
+    }
+
+    fn choose_password(&self, page: &FormPage<'_>) -> String {
+        let m = Messages::of(page.language);
+        let mut out = String::with_capacity(2048);
+        head(
+            &mut out,
+            page.language.tag(),
+            m.choose_password_title,
+            page.assets,
+        );
+        let _ = write!(out, "<main><h1>{}</h1>", escape(m.choose_password_title));
+        error(&mut out, page.error);
+        let _ = write!(
+            out,
+            "<p>{intro}</p><form method=\"post\" action=\"{action}\">\
+             <label for=\"password\">{new}</label>\
+             <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" required autofocus>\
+             <label for=\"confirm\">{confirm}</label>\
+             <input id=\"confirm\" name=\"confirm\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" required>\
+             <p id=\"caps\" class=\"caps\" role=\"status\" hidden>{caps}</p>",
+            intro = escape(m.choose_password_intro),
+            action = escape(page.action),
+            new = escape(m.new_password_label),
+            confirm = escape(m.confirm_password_label),
+            caps = escape(m.caps_lock_on),
+        );
+        if let Some(next) = page.next {
+            let _ = write!(
+                out,
+                "<input type=\"hidden\" name=\"next\" value=\"{}\">",
+                escape(next)
+            );
+        }
+        let _ = write!(
+            out,
+            "<button type=\"submit\">{}</button></form></main><script src=\"{}/guichet.js\"></script></body></html>",
+            escape(m.submit),
+            escape(page.assets)
+        );
+        out
+    }
+
+    fn cancel(&self, page: &CancelPage<'_>) -> String {
+        let m = Messages::of(page.language);
+        let mut out = String::with_capacity(1024);
+        head(&mut out, page.language.tag(), m.cancel_title, page.assets);
+        let _ = write!(
+            out,
+            "<main><h1>{title}</h1><p>{intro}</p><form method=\"post\" action=\"{action}\">\
+             <input type=\"hidden\" name=\"code\" value=\"{code}\"><input type=\"hidden\" name=\"token\" value=\"{token}\">\
+             <button type=\"submit\">{submit}</button></form></main></body></html>",
+            title = escape(m.cancel_title),
+            intro = escape(m.cancel_intro),
+            action = escape(page.action),
+            code = escape(page.user_code),
+            token = escape(page.token),
+            submit = escape(m.cancel_submit),
+        );
+        out
+    }
+
+    fn notice(&self, page: &NoticePage<'_>) -> String {
+        let m = Messages::of(page.language);
+        let mut out = String::with_capacity(1024);
+        head(&mut out, page.language.tag(), page.title, page.assets);
+        let _ = write!(
+            out,
+            "<main><h1>{}</h1><p role=\"status\">{}</p><p><a href=\"{}\">{}</a></p></main></body></html>",
+            escape(page.title),
+            escape(page.message),
+            escape(page.sign_in),
+            escape(m.back_to_sign_in)
         );
         out
     }

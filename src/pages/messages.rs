@@ -32,6 +32,40 @@ pub struct Messages {
     pub password_must_be_set: &'static str,
     /// Signed in, but the route needs a service the person does not subscribe to.
     pub missing_service: &'static str,
+    /// The link and title of "email me my password" (the FAQ's words).
+    pub send_password: &'static str,
+    /// What "email me my password" does.
+    pub password_request_intro: &'static str,
+    /// The FAQ's shared-inbox warning.
+    pub shared_inbox_warning: &'static str,
+    /// The heading after a credential request.
+    pub password_requested_title: &'static str,
+    /// The answer to a credential request: the same whether the code exists or not.
+    pub password_requested: &'static str,
+    /// The choose-password page's title.
+    pub choose_password_title: &'static str,
+    /// What the choose-password page asks.
+    pub choose_password_intro: &'static str,
+    /// The new password field's label.
+    pub new_password_label: &'static str,
+    /// The confirmation field's label.
+    pub confirm_password_label: &'static str,
+    /// A chosen password shorter than 8 characters.
+    pub password_too_short: &'static str,
+    /// The two fields differ.
+    pub passwords_differ: &'static str,
+    /// A chosen password that has the shape of a temporary one, or is the user code.
+    pub password_unusable: &'static str,
+    /// A normal session on the choose-password page.
+    pub nothing_to_choose: &'static str,
+    /// The cancel page's title.
+    pub cancel_title: &'static str,
+    /// What the cancel page explains.
+    pub cancel_intro: &'static str,
+    /// The cancel button.
+    pub cancel_submit: &'static str,
+    /// After cancelling (the same whether anything was pending or not).
+    pub cancelled: &'static str,
     malformed: &'static str,
     too_large: &'static str,
     media_type: &'static str,
@@ -101,6 +135,23 @@ static FR: Messages = Messages {
     sign_in_required: "Veuillez vous identifier pour accéder à cette page.",
     password_must_be_set: "Veuillez d'abord choisir votre mot de passe.",
     missing_service: "Vous n'êtes pas abonné(e) à ce service. Communiquez avec le service à la clientèle.",
+    send_password: "Envoyez-moi mon mot de passe par courriel SVP",
+    password_request_intro: "Inscrivez votre code d'utilisateur et cliquez sur ENTRER : un mot de passe temporaire sera envoyé à l'adresse de courriel inscrite à votre dossier-client.",
+    shared_inbox_warning: "Si vous avez une adresse courriel partagée, nous recommandons de ne pas demander votre mot de passe par courriel puisque ceci compromet la SÉCURITÉ. Veuillez communiquer avec le service à la clientèle pour l'obtenir verbalement.",
+    password_requested_title: "Demande reçue",
+    password_requested: "Si ce code d'utilisateur est inscrit avec une adresse de courriel personnelle, un mot de passe temporaire y a été envoyé. Il fonctionne une seule fois, pour une durée limitée. N'oubliez pas de consulter vos courriels!",
+    choose_password_title: "Choisissez votre mot de passe",
+    choose_password_intro: "Vous êtes entré(e) avec un mot de passe temporaire. Choisissez maintenant votre propre mot de passe (au moins 8 caractères). Vos autres sessions seront fermées.",
+    new_password_label: "Nouveau mot de passe",
+    confirm_password_label: "Confirmez le nouveau mot de passe",
+    password_too_short: "Le mot de passe doit contenir au moins 8 caractères.",
+    passwords_differ: "Les deux mots de passe ne sont pas identiques.",
+    password_unusable: "Ce mot de passe ne peut pas être utilisé : il ressemble à un mot de passe temporaire ou à votre code d'utilisateur.",
+    nothing_to_choose: "Aucun mot de passe à choisir. Pour changer votre mot de passe, communiquez avec le service à la clientèle.",
+    cancel_title: "Annuler la demande de mot de passe",
+    cancel_intro: "Vous n'avez pas demandé de mot de passe? Annulez le mot de passe temporaire envoyé par courriel. Votre mot de passe actuel ne change pas.",
+    cancel_submit: "ANNULER LA DEMANDE",
+    cancelled: "C'est fait : s'il y avait un mot de passe temporaire en attente, il ne fonctionne plus. Votre mot de passe actuel n'a pas changé.",
     malformed: "La demande est mal formée.",
     too_large: "La demande est trop volumineuse.",
     media_type: "Format de demande non pris en charge.",
@@ -135,6 +186,23 @@ static EN: Messages = Messages {
     sign_in_required: "Please sign in to see this page.",
     password_must_be_set: "Please choose your password first.",
     missing_service: "You do not subscribe to this service. Contact customer service.",
+    send_password: "Email me my password",
+    password_request_intro: "Enter your user code and press SEND: a temporary password will be sent to the email address on your client file.",
+    shared_inbox_warning: "If your email address is shared with others, we recommend not asking for your password by email, as this compromises SECURITY. Please call customer service to get it verbally.",
+    password_requested_title: "Request received",
+    password_requested: "If this user code is registered with a personal email address, a temporary password has been sent to it. It works once, for a limited time. Remember to check your email!",
+    choose_password_title: "Choose your password",
+    choose_password_intro: "You signed in with a temporary password. Now choose your own password (at least 8 characters). Your other sessions will be closed.",
+    new_password_label: "New password",
+    confirm_password_label: "Confirm the new password",
+    password_too_short: "The password must be at least 8 characters long.",
+    passwords_differ: "The two passwords are not the same.",
+    password_unusable: "This password cannot be used: it looks like a temporary password or your user code.",
+    nothing_to_choose: "There is no password to choose. To change your password, contact customer service.",
+    cancel_title: "Cancel the password request",
+    cancel_intro: "Did not ask for a password? Cancel the temporary password sent by email. Your current password does not change.",
+    cancel_submit: "CANCEL THE REQUEST",
+    cancelled: "Done: if a temporary password was pending, it no longer works. Your current password has not changed.",
     malformed: "The request is malformed.",
     too_large: "The request is too large.",
     media_type: "Unsupported request format.",

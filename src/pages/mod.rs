@@ -25,6 +25,68 @@ pub trait Pages: Send + Sync + 'static {
 
     /// A page explaining why a request was refused (400, 403, 413, 429, 503, ...).
     fn refusal(&self, page: &RefusalPage<'_>) -> String;
+
+    /// "Email me my password": the user code form, with the shared-inbox warning.
+    fn password_request(&self, page: &FormPage<'_>) -> String;
+
+    /// Choosing a password after signing in with a temporary one.
+    fn choose_password(&self, page: &FormPage<'_>) -> String;
+
+    /// "This wasn't me": the button that cancels a pending temporary password.
+    fn cancel(&self, page: &CancelPage<'_>) -> String;
+
+    /// A short confirmation (request received, request cancelled).
+    fn notice(&self, page: &NoticePage<'_>) -> String;
+}
+
+/// A page with one form: where it posts, what went wrong last time, where to go next.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FormPage<'a> {
+    /// The page's language.
+    pub language: Language,
+    /// The form's `action`.
+    pub action: &'a str,
+    /// Where to go afterwards, for a hidden `next` field.
+    pub next: Option<&'a str>,
+    /// What was wrong with the previous submission, already in `language`.
+    pub error: Option<&'a str>,
+    /// The sign-in page, for a link back.
+    pub sign_in: &'a str,
+    /// Where `guichet.css` and `guichet.js` are served.
+    pub assets: &'a str,
+}
+
+/// The "this wasn't me" page.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CancelPage<'a> {
+    /// The page's language.
+    pub language: Language,
+    /// The form's `action`.
+    pub action: &'a str,
+    /// The user code from the link, for a hidden field.
+    pub user_code: &'a str,
+    /// The cancel token from the link, for a hidden field.
+    pub token: &'a str,
+    /// Where `guichet.css` and `guichet.js` are served.
+    pub assets: &'a str,
+}
+
+/// A confirmation page.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NoticePage<'a> {
+    /// The page's language.
+    pub language: Language,
+    /// The heading.
+    pub title: &'a str,
+    /// The message.
+    pub message: &'a str,
+    /// The sign-in page, for a link back.
+    pub sign_in: &'a str,
+    /// Where `guichet.css` and `guichet.js` are served.
+    pub assets: &'a str,
 }
 
 /// What the sign-in page shows.
@@ -41,6 +103,8 @@ pub struct SignInPage<'a> {
     pub user_code: Option<&'a str>,
     /// The previous attempt failed: show the message and the troubleshooting tips prominently.
     pub failed: bool,
+    /// "Email me my password", for a link.
+    pub password_request: &'a str,
     /// Where the built-in `guichet.css` and `guichet.js` are served (e.g. `/auth/assets`).
     pub assets: &'a str,
 }

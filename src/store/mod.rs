@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::identity::{Account, Email, UserCode};
@@ -53,8 +54,9 @@ pub trait Directory: Send + Sync + 'static {
     /// The account with this (normalised) user code.
     async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError>;
 
-    /// Every account whose stored address is `email` (compared case-insensitively). Shared-inbox
-    /// detection counts them.
+    /// Every account whose stored address reaches the same mailbox as `email`, that is whose
+    /// [`Email::normalised`] form is the same (case and `+tag` ignored). Shared-inbox detection
+    /// counts them.
     async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError>;
 }
 
@@ -87,7 +89,7 @@ pub trait SessionStore: Send + Sync + 'static {
 }
 
 /// Credential state that changes at run time, per account. It must outlive a restart.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     /// Moves on every password change, disable and "sign out everywhere"; a session opened
     /// under another epoch is dead.
@@ -96,7 +98,34 @@ pub struct Credentials {
     /// directory's.
     pub password_hash: Option<Arc<str>>,
     /// Disabled at run time (the directory's status counts too).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+    /// A pending temporary password ("email me my password"), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temporary: Option<TemporaryCredential>,
+}
+
+impl Credentials {
+    /// The pending temporary credential, if it is still usable at `now` (unix seconds): not
+    /// expired, and issued under the current epoch.
+    pub fn usable_temporary(&self, now: u64) -> Option<&TemporaryCredential> {
+        self.temporary
+            .as_ref()
+            .filter(|t| t.expires_at > now && t.epoch == self.epoch)
+    }
+}
+
+/// A temporary password waiting to be used: only its hash is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemporaryCredential {
+    /// argon2id PHC string of the temporary password (canonical form).
+    pub hash: Arc<str>,
+    /// When it stops working, unix seconds.
+    pub expires_at: u64,
+    /// The account's credential epoch when it was issued; if the epoch moves, it is void.
+    pub epoch: u64,
+    /// Hex BLAKE2b-256 of the cancel token carried by the email's "this wasn't me" link.
+    pub cancel_key: String,
 }
 
 /// Credential state per account.
@@ -120,6 +149,27 @@ pub trait CredentialStore: Send + Sync + 'static {
 
     /// Disables or re-enables the account; disabling moves the epoch too.
     async fn set_disabled(&self, code: &UserCode, disabled: bool) -> Result<(), StoreError>;
+
+    /// Stores a temporary credential, replacing any pending one (a newer request wins).
+    async fn issue_temporary(
+        &self,
+        code: &UserCode,
+        temporary: &TemporaryCredential,
+    ) -> Result<(), StoreError>;
+
+    /// Removes the pending temporary credential if its hash is still `hash`, and says whether
+    /// it did. Of two concurrent sign-ins with one temporary password, exactly one gets `true`:
+    /// this is what makes a temporary password single-use.
+    async fn take_temporary(&self, code: &UserCode, hash: &str) -> Result<bool, StoreError>;
+
+    /// Removes the pending temporary credential if its `cancel_key` matches; says whether it did.
+    async fn cancel_temporary(&self, code: &UserCode, cancel_key: &str)
+        -> Result<bool, StoreError>;
+
+    /// Records a password the person chose: the run-time hash becomes `hash`, any pending
+    /// temporary credential is dropped, and the epoch moves (every other session ends).
+    /// Returns the new epoch.
+    async fn set_password(&self, code: &UserCode, hash: &str) -> Result<u64, StoreError>;
 }
 
 /// Failure counts for sign-in throttling, with [GCRA](crate::limit::gcra) semantics, keyed by

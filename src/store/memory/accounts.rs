@@ -172,14 +172,11 @@ impl Directory for AccountsFile {
     }
 
     async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError> {
+        let wanted = email.normalised();
         Ok(self
             .accounts
             .values()
-            .filter(|a| {
-                a.email
-                    .as_ref()
-                    .is_some_and(|e| e.as_str().eq_ignore_ascii_case(email.as_str()))
-            })
+            .filter(|a| a.email.as_ref().is_some_and(|e| e.normalised() == wanted))
             .cloned()
             .collect())
     }

@@ -4,10 +4,11 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 
 use crate::error::StoreError;
 use crate::identity::UserCode;
-use crate::store::{CredentialStore, Credentials};
+use crate::store::{CredentialStore, Credentials, TemporaryCredential};
 
 /// Credential state in memory, optionally mirrored to a JSON file so that it survives a
 /// restart (a rehashed or chosen password must not revert to the old one).
@@ -24,16 +25,7 @@ pub struct MemoryCredentialStore {
 
 #[derive(Serialize, Deserialize, Default)]
 struct FileState {
-    accounts: HashMap<UserCode, FileCredentials>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct FileCredentials {
-    epoch: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    password_hash: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    disabled: bool,
+    accounts: HashMap<UserCode, Credentials>,
 }
 
 impl MemoryCredentialStore {
@@ -52,20 +44,8 @@ impl MemoryCredentialStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileState::default(),
             Err(e) => return Err(StoreError(format!("{}: {e}", path.display()))),
         };
-        let accounts = state
-            .accounts
-            .into_iter()
-            .map(|(code, c)| {
-                let credentials = Credentials {
-                    epoch: c.epoch,
-                    password_hash: c.password_hash.map(Arc::from),
-                    disabled: c.disabled,
-                };
-                (code, credentials)
-            })
-            .collect();
         Ok(Self {
-            accounts: Mutex::new(accounts),
+            accounts: Mutex::new(state.accounts),
             file: Some(path),
             writer: tokio::sync::Mutex::new(()),
         })
@@ -86,29 +66,15 @@ impl MemoryCredentialStore {
         let (result, snapshot) = {
             let mut accounts = self.accounts();
             let result = change(&mut accounts);
-            let snapshot = self.file.as_ref().map(|_| to_file_state(&accounts));
+            let snapshot = self.file.as_ref().map(|_| FileState {
+                accounts: accounts.clone(),
+            });
             (result, snapshot)
         };
         if let (Some(path), Some(state)) = (&self.file, snapshot) {
             write_atomically(path, &state).await?;
         }
         Ok(result)
-    }
-}
-
-fn to_file_state(accounts: &HashMap<UserCode, Credentials>) -> FileState {
-    FileState {
-        accounts: accounts
-            .iter()
-            .map(|(code, c)| {
-                let file = FileCredentials {
-                    epoch: c.epoch,
-                    password_hash: c.password_hash.as_deref().map(str::to_owned),
-                    disabled: c.disabled,
-                };
-                (code.clone(), file)
-            })
-            .collect(),
     }
 }
 
@@ -167,6 +133,63 @@ impl CredentialStore for MemoryCredentialStore {
                 entry.epoch += 1;
             }
             entry.disabled = disabled;
+        })
+        .await
+    }
+
+    async fn issue_temporary(
+        &self,
+        code: &UserCode,
+        temporary: &TemporaryCredential,
+    ) -> Result<(), StoreError> {
+        self.change(|accounts| {
+            accounts.entry(code.clone()).or_default().temporary = Some(temporary.clone());
+        })
+        .await
+    }
+
+    async fn take_temporary(&self, code: &UserCode, hash: &str) -> Result<bool, StoreError> {
+        self.change(|accounts| {
+            let Some(entry) = accounts.get_mut(code) else {
+                return false;
+            };
+            let matches = entry.temporary.as_ref().is_some_and(|t| &*t.hash == hash);
+            if matches {
+                entry.temporary = None;
+            }
+            matches
+        })
+        .await
+    }
+
+    async fn cancel_temporary(
+        &self,
+        code: &UserCode,
+        cancel_key: &str,
+    ) -> Result<bool, StoreError> {
+        self.change(|accounts| {
+            let Some(entry) = accounts.get_mut(code) else {
+                return false;
+            };
+            let matches = entry
+                .temporary
+                .as_ref()
+                .is_some_and(|t| bool::from(t.cancel_key.as_bytes().ct_eq(cancel_key.as_bytes())));
+            if matches {
+                entry.temporary = None;
+            }
+            matches
+        })
+        .await
+    }
+
+    async fn set_password(&self, code: &UserCode, hash: &str) -> Result<u64, StoreError> {
+        self.change(|accounts| {
+            let entry = accounts.entry(code.clone()).or_default();
+            entry.password_hash = Some(Arc::from(hash));
+            entry.temporary = None;
+            entry.epoch += 1;
+            entry.epoch
         })
         .await
     }

@@ -13,6 +13,8 @@
 //! * **As typed.** A password is NFKC-normalised (NIST SP 800-63B) and never trimmed; it is
 //!   refused above `max_bytes` before any Unicode or hashing work.
 
+pub mod temporary;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 

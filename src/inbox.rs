@@ -1,0 +1,136 @@
+//! Shared inboxes: addresses more than one person reads, where a credential must never go.
+//!
+//! The FAQ asks people with a shared address not to request their password by email and to
+//! call customer service instead. guichet enforces it: before anything is mailed, [`detect`]
+//! says whether the stored address is shared and which rule says so. The policy
+//! ([`SharedInboxPolicy`](crate::config::SharedInboxPolicy)) then sends a notice without any
+//! credential (default) or nothing; an audit event records the account and the rule either way.
+
+use crate::config::SharedInboxConfig;
+use crate::error::StoreError;
+use crate::identity::{Account, Email};
+use crate::store::Directory;
+
+/// Which rule found the address shared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharedInboxRule {
+    /// An operator flagged the account (`shared_inbox = true`).
+    OperatorFlag,
+    /// The same mailbox (case and `+tag` ignored) is on this many accounts.
+    SharedAddress {
+        /// How many accounts use it (two or more).
+        accounts: usize,
+    },
+    /// The local part names a role, not a person (`info@`, `comptabilite@`, ...).
+    RoleAddress {
+        /// The local part that matched.
+        local_part: String,
+    },
+}
+
+/// Whether `email`, the stored address of `account`, is a shared inbox.
+pub async fn detect(
+    account: &Account,
+    email: &Email,
+    directory: &dyn Directory,
+    config: &SharedInboxConfig,
+) -> Result<Option<SharedInboxRule>, StoreError> {
+    if account.shared_inbox {
+        return Ok(Some(SharedInboxRule::OperatorFlag));
+    }
+    let local_part = email.local_part();
+    if config
+        .role_addresses
+        .iter()
+        .any(|role| role.to_lowercase() == local_part)
+    {
+        return Ok(Some(SharedInboxRule::RoleAddress { local_part }));
+    }
+    let accounts = directory.accounts_with_email(email).await?.len();
+    if accounts >= 2 {
+        return Ok(Some(SharedInboxRule::SharedAddress { accounts }));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::CasePolicy;
+    use crate::store::memory::AccountsFile;
+
+    const FILE: &str = r#"
+        [[client]]
+        id = "acme"
+        name = "Acme"
+        contact = "A-1"
+        [[account]]
+        code = "A-1"
+        name = "Marie"
+        email = "marie@acme.example"
+        client = "acme"
+        [[account]]
+        code = "A-2"
+        name = "Luc"
+        email = "Luc+portal@acme.example"
+        client = "acme"
+        [[account]]
+        code = "A-3"
+        name = "Lucie"
+        email = "LUC@acme.example"
+        client = "acme"
+        [[account]]
+        code = "A-4"
+        name = "Réception"
+        email = "Comptabilite+factures@acme.example"
+        client = "acme"
+        [[account]]
+        code = "A-5"
+        name = "Paul"
+        email = "paul@acme.example"
+        client = "acme"
+        shared_inbox = true
+    "#;
+
+    async fn rule(code: &str) -> Option<SharedInboxRule> {
+        let dir = AccountsFile::from_toml(FILE, CasePolicy::Insensitive).unwrap();
+        let code = crate::identity::UserCode::parse(code, CasePolicy::Insensitive).unwrap();
+        let account = dir.account(&code).await.unwrap().unwrap();
+        let email = account.email.clone().unwrap();
+        detect(&account, &email, &dir, &SharedInboxConfig::default())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_personal_address_is_not_shared() {
+        assert_eq!(rule("A-1").await, None);
+    }
+
+    #[tokio::test]
+    async fn one_mailbox_on_two_accounts_is_shared_whatever_the_case_and_tags() {
+        assert_eq!(
+            rule("A-2").await,
+            Some(SharedInboxRule::SharedAddress { accounts: 2 })
+        );
+        assert_eq!(
+            rule("A-3").await,
+            Some(SharedInboxRule::SharedAddress { accounts: 2 })
+        );
+    }
+
+    #[tokio::test]
+    async fn role_addresses_are_shared() {
+        assert_eq!(
+            rule("A-4").await,
+            Some(SharedInboxRule::RoleAddress {
+                local_part: "comptabilite".into()
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn the_operator_flag_is_enough() {
+        assert_eq!(rule("A-5").await, Some(SharedInboxRule::OperatorFlag));
+    }
+}
