@@ -8,7 +8,7 @@ use std::time::Duration;
 use guichet::identity::{CasePolicy, UserCode};
 use guichet::limit::Rate;
 use guichet::session::{SessionId, SessionRecord};
-use guichet::store::{CredentialStore, SessionStore, ThrottleStore};
+use guichet::store::{CredentialStore, SessionStore, TemporaryCredential, ThrottleStore};
 
 fn code(s: &str) -> UserCode {
     UserCode::parse(s, CasePolicy::Insensitive).unwrap()
@@ -123,6 +123,60 @@ pub async fn disabling_moves_the_epoch_and_enabling_keeps_it(store: impl Credent
     assert_eq!(enabled.epoch, 1, "old sessions stay dead after re-enabling");
 }
 
+fn pending(hash: &str, epoch: u64) -> TemporaryCredential {
+    TemporaryCredential {
+        hash: hash.into(),
+        expires_at: now() + 3600,
+        epoch,
+        cancel_key: format!("key-of-{hash}"),
+    }
+}
+
+pub async fn a_newer_temporary_password_replaces_the_pending_one(store: impl CredentialStore) {
+    let who = code("ACME-001");
+    store.issue_temporary(&who, &pending("$first", 0)).await.unwrap();
+    store.issue_temporary(&who, &pending("$second", 0)).await.unwrap();
+    let c = store.credentials(&who).await.unwrap();
+    assert_eq!(c.temporary.unwrap().hash.as_ref(), "$second");
+    assert!(!store.take_temporary(&who, "$first").await.unwrap());
+}
+
+pub async fn a_temporary_password_is_taken_exactly_once(store: impl CredentialStore) {
+    let who = code("ACME-001");
+    store.issue_temporary(&who, &pending("$t", 0)).await.unwrap();
+    assert!(store.take_temporary(&who, "$t").await.unwrap());
+    assert!(!store.take_temporary(&who, "$t").await.unwrap());
+    assert_eq!(store.credentials(&who).await.unwrap().temporary, None);
+}
+
+pub async fn cancelling_needs_the_right_key(store: impl CredentialStore) {
+    let who = code("ACME-001");
+    store.issue_temporary(&who, &pending("$t", 0)).await.unwrap();
+    assert!(!store.cancel_temporary(&who, "key-of-$other").await.unwrap());
+    assert!(store.credentials(&who).await.unwrap().temporary.is_some());
+    assert!(store.cancel_temporary(&who, "key-of-$t").await.unwrap());
+    assert!(store.credentials(&who).await.unwrap().temporary.is_none());
+}
+
+pub async fn choosing_a_password_moves_the_epoch_and_voids_the_temporary_one(store: impl CredentialStore) {
+    let who = code("ACME-002");
+    store.issue_temporary(&who, &pending("$t", 0)).await.unwrap();
+    let epoch = store.set_password(&who, "$argon2id$chosen").await.unwrap();
+    let c = store.credentials(&who).await.unwrap();
+    assert_eq!(epoch, 1);
+    assert_eq!(c.epoch, 1);
+    assert_eq!(c.password_hash.as_deref(), Some("$argon2id$chosen"));
+    assert_eq!(c.temporary, None);
+}
+
+pub async fn a_moved_epoch_voids_a_pending_temporary_password(store: impl CredentialStore) {
+    let who = code("ACME-003");
+    store.issue_temporary(&who, &pending("$t", 0)).await.unwrap();
+    assert!(store.credentials(&who).await.unwrap().usable_temporary(now()).is_some());
+    store.bump_epoch(&who).await.unwrap();
+    assert!(store.credentials(&who).await.unwrap().usable_temporary(now()).is_none());
+}
+
 pub async fn failures_are_allowed_up_to_the_burst_then_refused(store: impl ThrottleStore) {
     let rate = Rate::per_hour(3);
     for _ in 0..3 {
@@ -190,6 +244,11 @@ contract!(
         the_epoch_only_moves_forward,
         a_password_hash_is_replaced_only_if_unchanged,
         disabling_moves_the_epoch_and_enabling_keeps_it,
+        a_newer_temporary_password_replaces_the_pending_one,
+        a_temporary_password_is_taken_exactly_once,
+        cancelling_needs_the_right_key,
+        choosing_a_password_moves_the_epoch_and_voids_the_temporary_one,
+        a_moved_epoch_voids_a_pending_temporary_password,
     ]
 );
 
@@ -201,6 +260,11 @@ contract!(
         the_epoch_only_moves_forward,
         a_password_hash_is_replaced_only_if_unchanged,
         disabling_moves_the_epoch_and_enabling_keeps_it,
+        a_newer_temporary_password_replaces_the_pending_one,
+        a_temporary_password_is_taken_exactly_once,
+        cancelling_needs_the_right_key,
+        choosing_a_password_moves_the_epoch_and_voids_the_temporary_one,
+        a_moved_epoch_voids_a_pending_temporary_password,
     ]
 );
 

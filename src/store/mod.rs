@@ -115,6 +115,26 @@ impl Credentials {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_expired_temporary_password_is_not_usable() {
+        let credentials = Credentials {
+            temporary: Some(TemporaryCredential {
+                hash: Arc::from("$h"),
+                expires_at: 1000,
+                epoch: 0,
+                cancel_key: String::new(),
+            }),
+            ..Credentials::default()
+        };
+        assert!(credentials.usable_temporary(999).is_some());
+        assert!(credentials.usable_temporary(1000).is_none());
+    }
+}
+
 /// A temporary password waiting to be used: only its hash is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TemporaryCredential {
