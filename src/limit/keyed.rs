@@ -2,7 +2,7 @@ use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
 /// Sign-in attempts per client IP.
@@ -47,7 +47,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         }
         self.limiter
             .check_key(key)
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+            .map_err(|not_until| not_until.wait_time_from(self.limiter.clock().now()))
     }
 }
 
