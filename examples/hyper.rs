@@ -45,6 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = guichet::Config::default();
     config.cookies.secure = false; // plain http on loopback
     let guichet = Guichet::builder()
+        .base_url("http://127.0.0.1:3001")
         .config(config)
         .directory(AccountsFile::demo())
         .build()?;

@@ -134,8 +134,14 @@ fn pending(hash: &str, epoch: u64) -> TemporaryCredential {
 
 pub async fn a_newer_temporary_password_replaces_the_pending_one(store: impl CredentialStore) {
     let who = code("ACME-001");
-    store.issue_temporary(&who, &pending("$first", 0)).await.unwrap();
-    store.issue_temporary(&who, &pending("$second", 0)).await.unwrap();
+    store
+        .issue_temporary(&who, &pending("$first", 0))
+        .await
+        .unwrap();
+    store
+        .issue_temporary(&who, &pending("$second", 0))
+        .await
+        .unwrap();
     let c = store.credentials(&who).await.unwrap();
     assert_eq!(c.temporary.unwrap().hash.as_ref(), "$second");
     assert!(!store.take_temporary(&who, "$first").await.unwrap());
@@ -143,7 +149,10 @@ pub async fn a_newer_temporary_password_replaces_the_pending_one(store: impl Cre
 
 pub async fn a_temporary_password_is_taken_exactly_once(store: impl CredentialStore) {
     let who = code("ACME-001");
-    store.issue_temporary(&who, &pending("$t", 0)).await.unwrap();
+    store
+        .issue_temporary(&who, &pending("$t", 0))
+        .await
+        .unwrap();
     assert!(store.take_temporary(&who, "$t").await.unwrap());
     assert!(!store.take_temporary(&who, "$t").await.unwrap());
     assert_eq!(store.credentials(&who).await.unwrap().temporary, None);
@@ -151,16 +160,24 @@ pub async fn a_temporary_password_is_taken_exactly_once(store: impl CredentialSt
 
 pub async fn cancelling_needs_the_right_key(store: impl CredentialStore) {
     let who = code("ACME-001");
-    store.issue_temporary(&who, &pending("$t", 0)).await.unwrap();
+    store
+        .issue_temporary(&who, &pending("$t", 0))
+        .await
+        .unwrap();
     assert!(!store.cancel_temporary(&who, "key-of-$other").await.unwrap());
     assert!(store.credentials(&who).await.unwrap().temporary.is_some());
     assert!(store.cancel_temporary(&who, "key-of-$t").await.unwrap());
     assert!(store.credentials(&who).await.unwrap().temporary.is_none());
 }
 
-pub async fn choosing_a_password_moves_the_epoch_and_voids_the_temporary_one(store: impl CredentialStore) {
+pub async fn choosing_a_password_moves_the_epoch_and_voids_the_temporary_one(
+    store: impl CredentialStore,
+) {
     let who = code("ACME-002");
-    store.issue_temporary(&who, &pending("$t", 0)).await.unwrap();
+    store
+        .issue_temporary(&who, &pending("$t", 0))
+        .await
+        .unwrap();
     let epoch = store.set_password(&who, "$argon2id$chosen").await.unwrap();
     let c = store.credentials(&who).await.unwrap();
     assert_eq!(epoch, 1);
@@ -171,10 +188,23 @@ pub async fn choosing_a_password_moves_the_epoch_and_voids_the_temporary_one(sto
 
 pub async fn a_moved_epoch_voids_a_pending_temporary_password(store: impl CredentialStore) {
     let who = code("ACME-003");
-    store.issue_temporary(&who, &pending("$t", 0)).await.unwrap();
-    assert!(store.credentials(&who).await.unwrap().usable_temporary(now()).is_some());
+    store
+        .issue_temporary(&who, &pending("$t", 0))
+        .await
+        .unwrap();
+    assert!(store
+        .credentials(&who)
+        .await
+        .unwrap()
+        .usable_temporary(now())
+        .is_some());
     store.bump_epoch(&who).await.unwrap();
-    assert!(store.credentials(&who).await.unwrap().usable_temporary(now()).is_none());
+    assert!(store
+        .credentials(&who)
+        .await
+        .unwrap()
+        .usable_temporary(now())
+        .is_none());
 }
 
 pub async fn failures_are_allowed_up_to_the_burst_then_refused(store: impl ThrottleStore) {
