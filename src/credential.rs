@@ -8,9 +8,10 @@
 //! 2. More than `per_email` requests for the address: nothing is sent.
 //! 3. Shared inbox ([`inbox::detect`]): never a credential; a notice telling the person to call
 //!    customer service, unless the policy is to withhold.
-//! 4. Otherwise a temporary password: generated from the OS RNG, stored only as an argon2id
-//!    hash with its expiry and the account's epoch (replacing any pending one), and mailed to
-//!    the *stored* address with a "this wasn't me" link.
+//! 4. Otherwise a temporary-password [`Letter`] is queued. When the postman delivers it,
+//!    [`render`] generates the password from the OS RNG, stores only its argon2id hash with its
+//!    expiry and the account's epoch (replacing any pending one), and mails it to the *stored*
+//!    address with a "this wasn't me" link. No queue ever holds the password.
 //!
 //! Each outcome is an audit event.
 
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use blake2::{Blake2b, Digest};
+use lettre::Message;
 
 use crate::audit::{AuditEvent, WithheldReason};
 use crate::config::SharedInboxPolicy;
@@ -27,6 +29,7 @@ use crate::error::StoreError;
 use crate::identity::{AccountStatus, UserCode};
 use crate::inbox;
 use crate::mail::templates::{self, TemporaryPasswordEmail};
+use crate::mail::{Letter, LetterKind};
 use crate::pages::Language;
 use crate::password::temporary;
 use crate::session::unix_now;
@@ -34,12 +37,13 @@ use crate::store::TemporaryCredential;
 
 /// Handles one credential request in the background; failures are logged, never shown.
 pub(crate) async fn issue(desk: Arc<Desk>, code: UserCode, language: Language) {
-    if let Err(error) = try_issue(&desk, &code, language).await {
+    if let Err(error) = decide(&desk, &code, language).await {
         tracing::error!(target: "guichet", user_code = %code, %error, "credential request could not be handled");
     }
 }
 
-async fn try_issue(desk: &Desk, code: &UserCode, language: Language) -> Result<(), IssueError> {
+/// Steps 1 to 3, and queuing the letter of step 4.
+async fn decide(desk: &Arc<Desk>, code: &UserCode, language: Language) -> Result<(), IssueError> {
     let withhold = |reason| {
         desk.audit.emit(&AuditEvent::CredentialWithheld {
             user_code: code.clone(),
@@ -60,7 +64,11 @@ async fn try_issue(desk: &Desk, code: &UserCode, language: Language) -> Result<(
     if desk.requests.per_email.check(&email.normalised()).is_err() {
         return withhold(WithheldReason::EmailLimit);
     }
-    let mail = &desk.config.mail;
+    let letter = |kind| Letter {
+        kind,
+        user_code: code.clone(),
+        language,
+    };
     if let Some(rule) = inbox::detect(
         &account,
         &email,
@@ -71,26 +79,68 @@ async fn try_issue(desk: &Desk, code: &UserCode, language: Language) -> Result<(
     {
         let notice_sent = match desk.config.shared_inbox.policy {
             SharedInboxPolicy::Withhold => false,
-            SharedInboxPolicy::Notice => {
-                let message = templates::shared_inbox_notice(mail, &account, &email, language)?;
-                let label = format!("shared-inbox notice for {code}");
-                desk.queue.enqueue(message, label).await.is_ok()
-            }
+            SharedInboxPolicy::Notice => post(desk, &letter(LetterKind::SharedInboxNotice)).await?,
         };
         return withhold(WithheldReason::SharedInbox { rule, notice_sent });
+    }
+    if !post(desk, &letter(LetterKind::TemporaryPassword)).await? {
+        return withhold(WithheldReason::QueueFull);
+    }
+    Ok(())
+}
+
+/// Queues a letter and wakes this process's postman; `false` if the queue is full.
+async fn post(desk: &Arc<Desk>, letter: &Letter) -> Result<bool, StoreError> {
+    let accepted = desk
+        .mail_queue
+        .push(letter, desk.config.mail.queue_capacity)
+        .await?;
+    if accepted {
+        desk.postman.ensure_started(desk);
+        desk.postman.wake();
+    } else {
+        tracing::error!(target: "guichet", user_code = %letter.user_code, "mail queue full; letter not sent");
+    }
+    Ok(accepted)
+}
+
+/// Turns a letter into the message to send, at delivery time. For a temporary password this
+/// is when it is generated and its hash stored (replacing any pending one), so it never waits
+/// in a queue. `None` when there is nothing to send any more (the account is gone, disabled,
+/// or has no address).
+pub(crate) async fn render(desk: &Desk, letter: &Letter) -> Result<Option<Message>, IssueError> {
+    let code = &letter.user_code;
+    let Some(account) = desk.directory.account(code).await? else {
+        return Ok(None);
+    };
+    let credentials = desk.credentials.credentials(code).await?;
+    let Some(email) = account
+        .email
+        .clone()
+        .filter(|_| account.status == AccountStatus::Active && !credentials.disabled)
+    else {
+        return Ok(None);
+    };
+    let mail = &desk.config.mail;
+    if letter.kind == LetterKind::SharedInboxNotice {
+        return Ok(Some(templates::shared_inbox_notice(
+            mail,
+            &account,
+            &email,
+            letter.language,
+        )?));
     }
 
     let password = temporary::generate();
     let canonical =
         temporary::canonical(&password).ok_or(IssueError::Internal("temporary password shape"))?;
+    let typed = desk
+        .hasher
+        .password(&canonical)
+        .map_err(|_| IssueError::Internal("temporary password size"))?;
     let hash = desk
         .hasher
-        .hash(
-            &desk
-                .hasher
-                .password(&canonical)
-                .map_err(|_| IssueError::Internal("temporary password size"))?,
-        )
+        .hash(&typed)
         .await
         .map_err(|_| IssueError::Internal("hashing"))?;
     let token = cancel_token();
@@ -117,22 +167,13 @@ async fn try_issue(desk: &Desk, code: &UserCode, language: Language) -> Result<(
             password: &password,
             expires_at,
             cancel_url: &cancel_url,
-            language,
+            language: letter.language,
         },
     )?;
-    if desk
-        .queue
-        .enqueue(message, format!("temporary password for {code}"))
-        .await
-        .is_err()
-    {
-        tracing::error!(target: "guichet", user_code = %code, "delivery queue full; temporary password not sent");
-        return withhold(WithheldReason::QueueFull);
-    }
     desk.audit.emit(&AuditEvent::TemporaryPasswordSent {
         user_code: code.clone(),
     });
-    Ok(())
+    Ok(Some(message))
 }
 
 /// A random token for the "this wasn't me" link (256 bits, URL-safe).
@@ -150,8 +191,9 @@ pub(crate) fn cancel_key(token: &str) -> String {
         .collect()
 }
 
+/// Why a letter could not be handled (logged; the letter is retried).
 #[derive(Debug, thiserror::Error)]
-enum IssueError {
+pub(crate) enum IssueError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]

@@ -9,12 +9,15 @@ use crate::flows::Flows;
 use crate::guard::Deny;
 use crate::identity::{UserCode, UserCodeError};
 use crate::limit::{IpLimiter, KeyedLimiter};
-use crate::mail::{DeliveryQueue, Mailer, Outbox};
+use crate::mail::postman::Postman;
+use crate::mail::{Mailer, Outbox};
 use crate::pages::{BuiltinPages, Pages};
 use crate::password::Hasher;
 use crate::session::SessionLayer;
-use crate::store::memory::{MemoryCredentialStore, MemorySessionStore, MemoryThrottleStore};
-use crate::store::{CredentialStore, Directory, SessionStore, ThrottleStore};
+use crate::store::memory::{
+    MemoryCredentialStore, MemoryMailQueue, MemorySessionStore, MemoryThrottleStore,
+};
+use crate::store::{CredentialStore, Directory, MailQueue, SessionStore, ThrottleStore};
 use std::net::IpAddr;
 
 /// Everything the layers share. Built once by [`GuichetBuilder::build`].
@@ -29,7 +32,9 @@ pub(crate) struct Desk {
     pub(crate) pages: Arc<dyn Pages>,
     pub(crate) denials: Option<Arc<dyn Deny>>,
     pub(crate) audit: Audit,
-    pub(crate) queue: DeliveryQueue,
+    pub(crate) mail_queue: Arc<dyn MailQueue>,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) postman: Postman,
     pub(crate) requests: RequestLimits,
 }
 
@@ -142,7 +147,8 @@ impl Guichet {
     /// Stops accepting emails and waits, at most `deadline`, for the queued ones to be
     /// delivered (or given up). Call it when the server has stopped; returns whether it drained.
     pub async fn shutdown(&self, deadline: std::time::Duration) -> bool {
-        self.desk.queue.shutdown(deadline).await
+        let stopped = self.desk.postman.stop(deadline).await;
+        stopped && self.desk.mail_queue.len().await.is_ok_and(|n| n == 0)
     }
 
     /// Re-enables an account disabled with [`disable`](Self::disable).
@@ -172,6 +178,7 @@ pub struct GuichetBuilder {
     pages: Option<Arc<dyn Pages>>,
     denials: Option<Arc<dyn Deny>>,
     mailer: Option<Arc<dyn Mailer>>,
+    mail_queue: Option<Arc<dyn MailQueue>>,
     audit: Audit,
 }
 
@@ -221,6 +228,13 @@ impl GuichetBuilder {
         self
     }
 
+    /// Where letters wait for delivery (default: [`MemoryMailQueue`]). A queue shared between
+    /// processes lets one deliver what another accepted before crashing.
+    pub fn mail_queue(mut self, queue: impl MailQueue) -> Self {
+        self.mail_queue = Some(Arc::new(queue));
+        self
+    }
+
     /// Replaces the built-in pages.
     pub fn pages(mut self, pages: impl Pages) -> Self {
         self.pages = Some(Arc::new(pages));
@@ -256,11 +270,11 @@ impl GuichetBuilder {
             ),
         };
         let desk = Desk {
-            queue: DeliveryQueue::new(
-                mailer,
-                self.config.mail.queue_capacity,
-                self.config.mail.max_attempts,
-            ),
+            mailer,
+            mail_queue: self
+                .mail_queue
+                .unwrap_or_else(|| Arc::new(MemoryMailQueue::new())),
+            postman: Postman::default(),
             requests: RequestLimits::new(&self.config.credential_requests),
             hasher: Hasher::new(&self.config.passwords),
             ip_limiter: IpLimiter::new(self.config.sign_in.attempts_per_ip),
@@ -279,8 +293,12 @@ impl GuichetBuilder {
             audit: self.audit,
             config: self.config,
         };
-        Ok(Guichet {
-            desk: Arc::new(desk),
-        })
+        let desk = Arc::new(desk);
+        // Deliver letters left by another (or a crashed) process as soon as possible; without a
+        // runtime yet, the first credential request starts the postman.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            desk.postman.ensure_started(&desk);
+        }
+        Ok(Guichet { desk })
     }
 }

@@ -7,8 +7,12 @@ use std::time::Duration;
 
 use guichet::identity::{CasePolicy, UserCode};
 use guichet::limit::Rate;
+use guichet::mail::{Letter, LetterKind};
+use guichet::pages::Language;
 use guichet::session::{SessionId, SessionRecord};
-use guichet::store::{CredentialStore, SessionStore, TemporaryCredential, ThrottleStore};
+use guichet::store::{
+    CredentialStore, MailQueue, SessionStore, TemporaryCredential, ThrottleStore,
+};
 
 fn code(s: &str) -> UserCode {
     UserCode::parse(s, CasePolicy::Insensitive).unwrap()
@@ -207,6 +211,74 @@ pub async fn a_moved_epoch_voids_a_pending_temporary_password(store: impl Creden
         .is_none());
 }
 
+fn letter(user: &str) -> Letter {
+    Letter {
+        kind: LetterKind::TemporaryPassword,
+        user_code: code(user),
+        language: Language::Fr,
+    }
+}
+
+pub async fn letters_come_out_in_order_and_once_each_while_leased(queue: impl MailQueue) {
+    assert!(queue.push(&letter("A-1"), 10).await.unwrap());
+    assert!(queue.push(&letter("A-2"), 10).await.unwrap());
+    let first = queue.claim(Duration::from_secs(60)).await.unwrap().unwrap();
+    let second = queue.claim(Duration::from_secs(60)).await.unwrap().unwrap();
+    assert_eq!(first.letter, letter("A-1"));
+    assert_eq!(second.letter, letter("A-2"));
+    assert_eq!(first.attempts, 0);
+    assert_eq!(
+        queue.claim(Duration::from_secs(60)).await.unwrap(),
+        None,
+        "both are leased"
+    );
+    queue.complete(&first.id).await.unwrap();
+    queue.complete(&second.id).await.unwrap();
+    assert_eq!(queue.len().await.unwrap(), 0);
+}
+
+pub async fn a_lease_that_runs_out_hands_the_letter_out_again(queue: impl MailQueue) {
+    queue.push(&letter("A-1"), 10).await.unwrap();
+    let taken = queue
+        .claim(Duration::from_millis(200))
+        .await
+        .unwrap()
+        .unwrap();
+    // The taker "crashes": no complete, no retry.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let again = queue
+        .claim(Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("handed out again");
+    assert_eq!(again.letter, taken.letter);
+}
+
+pub async fn a_retried_letter_waits_and_counts_its_attempts(queue: impl MailQueue) {
+    queue.push(&letter("A-1"), 10).await.unwrap();
+    let taken = queue.claim(Duration::from_secs(60)).await.unwrap().unwrap();
+    queue
+        .retry(&taken.id, Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert_eq!(
+        queue.claim(Duration::from_secs(60)).await.unwrap(),
+        None,
+        "not due yet"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let again = queue.claim(Duration::from_secs(60)).await.unwrap().unwrap();
+    assert_eq!(again.attempts, 1);
+    assert_eq!(queue.len().await.unwrap(), 1);
+}
+
+pub async fn a_full_queue_refuses_instead_of_growing(queue: impl MailQueue) {
+    assert!(queue.push(&letter("A-1"), 2).await.unwrap());
+    assert!(queue.push(&letter("A-2"), 2).await.unwrap());
+    assert!(!queue.push(&letter("A-3"), 2).await.unwrap());
+    assert_eq!(queue.len().await.unwrap(), 2);
+}
+
 pub async fn failures_are_allowed_up_to_the_burst_then_refused(store: impl ThrottleStore) {
     let rate = Rate::per_hour(3);
     for _ in 0..3 {
@@ -304,6 +376,17 @@ contract!(
     [
         failures_are_allowed_up_to_the_burst_then_refused,
         clearing_forgets_every_failure,
+    ]
+);
+
+contract!(
+    memory_mail_queue,
+    guichet::store::memory::MemoryMailQueue::new(),
+    [
+        letters_come_out_in_order_and_once_each_while_leased,
+        a_lease_that_runs_out_hands_the_letter_out_again,
+        a_retried_letter_waits_and_counts_its_attempts,
+        a_full_queue_refuses_instead_of_growing,
     ]
 );
 

@@ -1,5 +1,5 @@
 //! Outgoing mail: a [`Mailer`] (SMTP with the `smtp` feature, or a folder of `.eml` files), the
-//! messages guichet sends, and a [`DeliveryQueue`] that keeps them off the request path.
+//! messages guichet sends, and the postman that delivers queued [`Letter`]s off the request path.
 //!
 //! Guarantees and limits:
 //! * Delivery never happens on a request: requests only enqueue.
@@ -8,18 +8,21 @@
 //!   shorter than the retry window loses nothing that was accepted.
 //! * Shutdown ([`Guichet::shutdown`](crate::Guichet::shutdown)) stops accepting and drains
 //!   what is queued, within a deadline.
-//! * The in-memory queue lives in the process: a crash loses what was waiting. Several
-//!   processes sharing a durable queue is the Redis backend's job.
+//! * The queue ([`MailQueue`](crate::store::MailQueue)) holds [`Letter`]s, never messages:
+//!   the temporary password is generated when the letter is delivered, so no queue holds a
+//!   credential. The in-memory queue lives in the process (a crash loses what was waiting); a
+//!   shared durable queue lets another process deliver a crashed one's letters.
 //! * Message bodies (which carry temporary passwords) and SMTP credentials never reach a log.
 
+mod letter;
 mod outbox;
-mod queue;
+pub(crate) mod postman;
 #[cfg(feature = "smtp")]
 mod smtp;
 pub mod templates;
 
+pub use letter::{Letter, LetterKind};
 pub use outbox::Outbox;
-pub use queue::{DeliveryQueue, QueueFull};
 #[cfg(feature = "smtp")]
 pub use smtp::SmtpMailer;
 

@@ -1,7 +1,8 @@
 use http::HeaderMap;
 
 /// The languages of the built-in pages. French first: it is the portal's language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Language {
     /// Français (default).
     #[default]

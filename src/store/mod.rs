@@ -6,6 +6,7 @@
 //! | [`SessionStore`] | sessions, keyed by a hash of the session id | every sign-in, sign-out, and now and then a touch |
 //! | [`CredentialStore`] | per account: a password hash set at run time, the credential epoch, a disabled flag | rehash, disable, "sign out everywhere" |
 //! | [`ThrottleStore`] | failed sign-ins per user code | every failure; cleared on success |
+//! | [`MailQueue`] | letters waiting for delivery (never a credential) | every credential request |
 //!
 //! Each method has one sharp meaning, so that the memory implementations here and the ones for
 //! several processes (Redis) can be held to the same contract by one shared test suite
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::StoreError;
 use crate::identity::{Account, Email, UserCode};
 use crate::limit::Rate;
+use crate::mail::Letter;
 use crate::session::{SessionKey, SessionRecord};
 
 /// The accounts guichet authenticates. Implement it over your own user database; the embedded
@@ -190,6 +192,38 @@ pub trait CredentialStore: Send + Sync + 'static {
     /// temporary credential is dropped, and the epoch moves (every other session ends).
     /// Returns the new epoch.
     async fn set_password(&self, code: &UserCode, hash: &str) -> Result<u64, StoreError>;
+}
+
+/// A letter taken from a [`MailQueue`], reserved for the taker until its lease runs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    /// The queue's id for it.
+    pub id: String,
+    /// What to send.
+    pub letter: Letter,
+    /// Failed attempts so far.
+    pub attempts: u32,
+}
+
+/// Letters waiting for delivery, with leases so that a crashed process loses nothing.
+#[async_trait]
+pub trait MailQueue: Send + Sync + 'static {
+    /// Adds a letter, due now. Returns `false`, and adds nothing, when `capacity` letters are
+    /// already waiting.
+    async fn push(&self, letter: &Letter, capacity: usize) -> Result<bool, StoreError>;
+
+    /// Takes the next due letter and leases it for `lease`: unless it is completed or
+    /// rescheduled by then, it is due again and anyone may take it.
+    async fn claim(&self, lease: Duration) -> Result<Option<Claimed>, StoreError>;
+
+    /// Removes a letter for good (delivered, or given up).
+    async fn complete(&self, id: &str) -> Result<(), StoreError>;
+
+    /// Counts one more failed attempt and makes the letter due again after `after`.
+    async fn retry(&self, id: &str, after: Duration) -> Result<(), StoreError>;
+
+    /// Letters waiting, due or not.
+    async fn len(&self) -> Result<usize, StoreError>;
 }
 
 /// Failure counts for sign-in throttling, with [GCRA](crate::limit::gcra) semantics, keyed by

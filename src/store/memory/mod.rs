@@ -6,10 +6,12 @@
 
 mod accounts;
 mod credentials;
+mod mail_queue;
 mod sessions;
 mod throttle;
 
 pub use accounts::AccountsFile;
 pub use credentials::MemoryCredentialStore;
+pub use mail_queue::MemoryMailQueue;
 pub use sessions::MemorySessionStore;
 pub use throttle::MemoryThrottleStore;
