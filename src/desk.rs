@@ -148,7 +148,7 @@ impl Guichet {
     /// delivered (or given up). Call it when the server has stopped; returns whether it drained.
     pub async fn shutdown(&self, deadline: std::time::Duration) -> bool {
         let stopped = self.desk.postman.stop(deadline).await;
-        stopped && self.desk.mail_queue.len().await.is_ok_and(|n| n == 0)
+        stopped && self.desk.mail_queue.waiting().await.is_ok_and(|n| n == 0)
     }
 
     /// Re-enables an account disabled with [`disable`](Self::disable).

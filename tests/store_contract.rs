@@ -234,7 +234,7 @@ pub async fn letters_come_out_in_order_and_once_each_while_leased(queue: impl Ma
     );
     queue.complete(&first.id).await.unwrap();
     queue.complete(&second.id).await.unwrap();
-    assert_eq!(queue.len().await.unwrap(), 0);
+    assert_eq!(queue.waiting().await.unwrap(), 0);
 }
 
 pub async fn a_lease_that_runs_out_hands_the_letter_out_again(queue: impl MailQueue) {
@@ -269,14 +269,14 @@ pub async fn a_retried_letter_waits_and_counts_its_attempts(queue: impl MailQueu
     tokio::time::sleep(Duration::from_millis(500)).await;
     let again = queue.claim(Duration::from_secs(60)).await.unwrap().unwrap();
     assert_eq!(again.attempts, 1);
-    assert_eq!(queue.len().await.unwrap(), 1);
+    assert_eq!(queue.waiting().await.unwrap(), 1);
 }
 
 pub async fn a_full_queue_refuses_instead_of_growing(queue: impl MailQueue) {
     assert!(queue.push(&letter("A-1"), 2).await.unwrap());
     assert!(queue.push(&letter("A-2"), 2).await.unwrap());
     assert!(!queue.push(&letter("A-3"), 2).await.unwrap());
-    assert_eq!(queue.len().await.unwrap(), 2);
+    assert_eq!(queue.waiting().await.unwrap(), 2);
 }
 
 pub async fn failures_are_allowed_up_to_the_burst_then_refused(store: impl ThrottleStore) {

@@ -223,7 +223,7 @@ pub trait MailQueue: Send + Sync + 'static {
     async fn retry(&self, id: &str, after: Duration) -> Result<(), StoreError>;
 
     /// Letters waiting, due or not.
-    async fn len(&self) -> Result<usize, StoreError>;
+    async fn waiting(&self) -> Result<usize, StoreError>;
 }
 
 /// Failure counts for sign-in throttling, with [GCRA](crate::limit::gcra) semantics, keyed by

@@ -127,7 +127,7 @@ impl MailQueue for MemoryMailQueue {
         Ok(())
     }
 
-    async fn len(&self) -> Result<usize, StoreError> {
+    async fn waiting(&self) -> Result<usize, StoreError> {
         Ok(self.state().letters.len())
     }
 }
