@@ -19,7 +19,9 @@ fn limiter_check(c: &mut Criterion) {
 
     let per_code: KeyedLimiter<String> = KeyedLimiter::new(Rate::per_hour(3));
     let code = String::from("ACME-0042");
-    let _ = (0..3).map(|_| per_code.check(&code)).count();
+    for _ in 0..3 {
+        let _ = per_code.check(&code);
+    }
     group.bench_function("per_code_refused", |b| {
         b.iter(|| per_code.check(std::hint::black_box(&code)))
     });

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
 use crate::identity::CasePolicy;
-use crate::limit::Rate;
+use crate::limit::{ProxyHeader, Rate};
 
 /// Everything guichet lets an application tune. `Config::default()` is the safe choice.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,6 +40,9 @@ pub struct Config {
     /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` headers are believed. Empty (the
     /// default): the client IP is the TCP peer address.
     pub trusted_proxies: Vec<IpNet>,
+    /// The header those proxies write the client's address in (`x-forwarded-for`, the
+    /// default, or `forwarded`); the other one is never read.
+    pub trusted_proxy_header: ProxyHeader,
     /// "Email me my password": temporary passwords and their limits.
     pub credential_requests: CredentialRequestConfig,
     /// Shared-inbox detection and policy.
@@ -58,6 +61,7 @@ impl Default for Config {
             user_codes: UserCodeConfig::default(),
             sign_in: SignInConfig::default(),
             trusted_proxies: Vec::new(),
+            trusted_proxy_header: ProxyHeader::default(),
             credential_requests: CredentialRequestConfig::default(),
             shared_inbox: SharedInboxConfig::default(),
             mail: MailConfig::default(),

@@ -28,6 +28,7 @@ use crate::desk::Desk;
 use crate::error::StoreError;
 use crate::identity::{AccountStatus, UserCode};
 use crate::inbox;
+use crate::limit::Limit;
 use crate::mail::templates::{self, TemporaryPasswordEmail};
 use crate::mail::{Letter, LetterKind};
 use crate::pages::Language;
@@ -61,7 +62,11 @@ async fn decide(desk: &Arc<Desk>, code: &UserCode, language: Language) -> Result
     let Some(email) = account.email.clone() else {
         return withhold(WithheldReason::NoEmail);
     };
-    if desk.requests.per_email.check(&email.normalised()).is_err() {
+    if desk
+        .limit(Limit::RequestPerEmail, &email.normalised())
+        .await?
+        .is_err()
+    {
         return withhold(WithheldReason::EmailLimit);
     }
     let letter = |kind| Letter {

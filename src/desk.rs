@@ -8,17 +8,20 @@ use crate::error::{ConfigError, StoreError};
 use crate::flows::Flows;
 use crate::guard::Deny;
 use crate::identity::{UserCode, UserCodeError};
-use crate::limit::{IpLimiter, KeyedLimiter};
+use crate::limit::Limit;
 use crate::mail::postman::Postman;
 use crate::mail::{Mailer, Outbox};
 use crate::pages::{BuiltinPages, Pages};
 use crate::password::Hasher;
 use crate::session::SessionLayer;
 use crate::store::memory::{
-    MemoryCredentialStore, MemoryMailQueue, MemorySessionStore, MemoryThrottleStore,
+    MemoryCredentialStore, MemoryMailQueue, MemoryRateLimits, MemorySessionStore,
+    MemoryThrottleStore,
 };
-use crate::store::{CredentialStore, Directory, MailQueue, SessionStore, ThrottleStore};
-use std::net::IpAddr;
+use crate::store::{
+    CredentialStore, Directory, MailQueue, RateLimitStore, SessionStore, ThrottleStore,
+};
+use std::time::Duration;
 
 /// Everything the layers share. Built once by [`GuichetBuilder::build`].
 pub(crate) struct Desk {
@@ -28,36 +31,36 @@ pub(crate) struct Desk {
     pub(crate) credentials: Arc<dyn CredentialStore>,
     pub(crate) throttle: Arc<dyn ThrottleStore>,
     pub(crate) hasher: Hasher,
-    pub(crate) ip_limiter: IpLimiter,
+    pub(crate) limits: Arc<dyn RateLimitStore>,
     pub(crate) pages: Arc<dyn Pages>,
     pub(crate) denials: Option<Arc<dyn Deny>>,
     pub(crate) audit: Audit,
     pub(crate) mail_queue: Arc<dyn MailQueue>,
     pub(crate) mailer: Arc<dyn Mailer>,
     pub(crate) postman: Postman,
-    pub(crate) requests: RequestLimits,
-}
-
-/// The limits on "email me my password", in process.
-pub(crate) struct RequestLimits {
-    pub(crate) per_ip: KeyedLimiter<IpAddr>,
-    pub(crate) per_user_code: KeyedLimiter<UserCode>,
-    pub(crate) per_email: KeyedLimiter<String>,
-    pub(crate) global: KeyedLimiter<()>,
-}
-
-impl RequestLimits {
-    fn new(config: &crate::config::CredentialRequestConfig) -> Self {
-        Self {
-            per_ip: KeyedLimiter::new(config.per_ip),
-            per_user_code: KeyedLimiter::new(config.per_user_code),
-            per_email: KeyedLimiter::new(config.per_email),
-            global: KeyedLimiter::new(config.global),
-        }
-    }
 }
 
 impl Desk {
+    /// Spends one allowance of `key` under `limit`, with the configured rate; `Err` is the wait.
+    pub(crate) async fn limit(
+        &self,
+        limit: Limit,
+        key: &str,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let requests = &self.config.credential_requests;
+        let rate = match limit {
+            Limit::SignInPerIp => self.config.sign_in.attempts_per_ip,
+            Limit::RequestPerIp => requests.per_ip,
+            Limit::RequestPerUserCode => requests.per_user_code,
+            Limit::RequestPerEmail => requests.per_email,
+            Limit::RequestGlobal => requests.global,
+        };
+        Ok(match self.limits.check(limit, key, rate).await? {
+            Some(wait) => Err(wait),
+            None => Ok(()),
+        })
+    }
+
     pub(crate) fn login_path(&self) -> String {
         format!("{}/login", self.config.prefix)
     }
@@ -179,6 +182,7 @@ pub struct GuichetBuilder {
     denials: Option<Arc<dyn Deny>>,
     mailer: Option<Arc<dyn Mailer>>,
     mail_queue: Option<Arc<dyn MailQueue>>,
+    limits: Option<Arc<dyn RateLimitStore>>,
     audit: Audit,
 }
 
@@ -235,6 +239,12 @@ impl GuichetBuilder {
         self
     }
 
+    /// Where rate limits are counted (default: [`MemoryRateLimits`], in process).
+    pub fn rate_limits(mut self, store: impl RateLimitStore) -> Self {
+        self.limits = Some(Arc::new(store));
+        self
+    }
+
     /// Replaces the built-in pages.
     pub fn pages(mut self, pages: impl Pages) -> Self {
         self.pages = Some(Arc::new(pages));
@@ -275,9 +285,10 @@ impl GuichetBuilder {
                 .mail_queue
                 .unwrap_or_else(|| Arc::new(MemoryMailQueue::new())),
             postman: Postman::default(),
-            requests: RequestLimits::new(&self.config.credential_requests),
             hasher: Hasher::new(&self.config.passwords),
-            ip_limiter: IpLimiter::new(self.config.sign_in.attempts_per_ip),
+            limits: self
+                .limits
+                .unwrap_or_else(|| Arc::new(MemoryRateLimits::new())),
             directory,
             sessions: self
                 .sessions

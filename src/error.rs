@@ -90,7 +90,10 @@ pub enum Refusal {
     NotFound,
     /// The route exists but not for this method.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed {
+        /// The methods the route answers, for the `Allow` header.
+        allow: &'static str,
+    },
 }
 
 impl Refusal {
@@ -107,7 +110,7 @@ impl Refusal {
             Refusal::Throttled { .. } => S::TOO_MANY_REQUESTS,
             Refusal::Unavailable => S::SERVICE_UNAVAILABLE,
             Refusal::NotFound => S::NOT_FOUND,
-            Refusal::MethodNotAllowed => S::METHOD_NOT_ALLOWED,
+            Refusal::MethodNotAllowed { .. } => S::METHOD_NOT_ALLOWED,
         }
     }
 
@@ -123,7 +126,7 @@ impl Refusal {
             Refusal::Throttled { .. } => "throttled",
             Refusal::Unavailable => "unavailable",
             Refusal::NotFound => "not_found",
-            Refusal::MethodNotAllowed => "method_not_allowed",
+            Refusal::MethodNotAllowed { .. } => "method_not_allowed",
         }
     }
 

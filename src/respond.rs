@@ -142,10 +142,10 @@ pub(crate) fn refusal(desk: &Desk, headers: &HeaderMap, refusal: &Refusal) -> Re
         m.refusal(refusal)
     });
     let mut response = retry_after(response, refusal.retry_after_secs());
-    if *refusal == Refusal::MethodNotAllowed {
+    if let Refusal::MethodNotAllowed { allow } = refusal {
         response
             .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+            .insert(header::ALLOW, HeaderValue::from_static(allow));
     }
     response
 }

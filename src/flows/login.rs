@@ -19,7 +19,7 @@ use crate::audit::{AuditEvent, FailureReason, ThrottleLimit};
 use crate::desk::Desk;
 use crate::error::Refusal;
 use crate::identity::{AccountStatus, UserCode};
-use crate::limit::client_ip;
+use crate::limit::{client_ip, Limit};
 use crate::pages::{Language, Messages, SignInPage};
 use crate::password::{temporary, Password, Verification};
 use crate::respond::{self, Body};
@@ -92,6 +92,7 @@ where
         &parts.extensions,
         &parts.headers,
         &desk.config.trusted_proxies,
+        desk.config.trusted_proxy_header,
     );
 
     let throttled = |limit, wait| {
@@ -102,7 +103,7 @@ where
         });
         Refusal::Throttled { retry_after: wait }
     };
-    if let Err(wait) = desk.ip_limiter.check(&ip) {
+    if let Err(wait) = desk.limit(Limit::SignInPerIp, &ip.to_string()).await? {
         return Err(throttled(ThrottleLimit::ClientIp, wait));
     }
     // A throttled person can always recover by email: a temporary password is 99 random bits,

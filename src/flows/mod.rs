@@ -10,9 +10,9 @@
 //! | `GET /auth/assets/guichet.css`, `.js` | the built-in pages' stylesheet and Caps Lock script |
 //!
 //! Every POST accepts a form or JSON, is refused if cross-site, and answers JSON to clients
-//! that send `Accept: application/json`. [`Flows`] matches both the full path (`/auth/login`,
-//! for hyper routers that dispatch on the prefix) and the path with the prefix stripped (what
-//! axum's `nest_service` hands over).
+//! that send `Accept: application/json`. [`Flows`] expects the full path (`/auth/login`, for
+//! hyper routers that dispatch on the prefix), or the path with the prefix stripped when axum's
+//! `nest_service` mounts it (which marks the request with `NestedPath`).
 
 mod cancel;
 mod choose;
@@ -93,6 +93,32 @@ impl Route {
             _ => None,
         }
     }
+
+    /// The methods the route answers (for `Allow`).
+    fn allow(&self) -> &'static str {
+        match self {
+            Self::Logout => "POST",
+            Self::Asset(..) => "GET, HEAD",
+            _ => "GET, HEAD, POST",
+        }
+    }
+}
+
+/// The route's path below the prefix. axum's `nest_service` hands over the path with the
+/// prefix already stripped (and says so with its `NestedPath` extension); any other router
+/// hands over the full path, which must then start with the prefix. Stripping at most once
+/// keeps `/auth/auth/login` a 404.
+fn route_path<'p, B>(desk: &Desk, request: &'p Request<B>) -> Option<&'p str> {
+    let path = request.uri().path();
+    #[cfg(feature = "axum")]
+    if request
+        .extensions()
+        .get::<axum::extract::NestedPath>()
+        .is_some()
+    {
+        return Some(path);
+    }
+    path.strip_prefix(desk.config.prefix.as_str())
 }
 
 impl<B> Service<Request<B>> for Flows
@@ -120,11 +146,7 @@ where
     B: http_body::Body + Send + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let path = request.uri().path();
-    let route = Route::find(
-        path.strip_prefix(desk.config.prefix.as_str())
-            .unwrap_or(path),
-    );
+    let route = route_path(&desk, &request).and_then(Route::find);
     let Some(session) = request.extensions().get::<Session>().cloned() else {
         tracing::error!(target: "guichet", "the flows run without guichet's SessionLayer around them");
         let mut response = Response::new(Body::default());
@@ -153,7 +175,9 @@ where
         (Some(Route::Asset(content_type, text)), &Method::GET | &Method::HEAD) => {
             Ok(respond::asset(content_type, text))
         }
-        (Some(_), _) => Err(Refusal::MethodNotAllowed),
+        (Some(route), _) => Err(Refusal::MethodNotAllowed {
+            allow: route.allow(),
+        }),
         (None, _) => Err(Refusal::NotFound),
     };
     outcome.unwrap_or_else(|refusal| respond::refusal(&desk, &parts.headers, &refusal))

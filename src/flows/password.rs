@@ -15,7 +15,7 @@ use crate::audit::{AuditEvent, ThrottleLimit};
 use crate::credential;
 use crate::desk::Desk;
 use crate::error::Refusal;
-use crate::limit::client_ip;
+use crate::limit::{client_ip, Limit};
 use crate::pages::{FormPage, Language, Messages, NoticePage};
 use crate::respond::{self, Body};
 
@@ -64,24 +64,24 @@ where
         &parts.extensions,
         &parts.headers,
         &desk.config.trusted_proxies,
+        desk.config.trusted_proxy_header,
     );
-    let limits = &desk.requests;
-    let verdict = limits
-        .per_ip
-        .check(&ip)
-        .map_err(|wait| (ThrottleLimit::ClientIp, wait))
-        .and_then(|()| {
-            limits
-                .per_user_code
-                .check(&code)
-                .map_err(|wait| (ThrottleLimit::UserCode, wait))
-        })
-        .and_then(|()| {
-            limits
-                .global
-                .check(&())
-                .map_err(|wait| (ThrottleLimit::Global, wait))
-        });
+    let checks = [
+        (Limit::RequestPerIp, ip.to_string(), ThrottleLimit::ClientIp),
+        (
+            Limit::RequestPerUserCode,
+            code.as_str().to_owned(),
+            ThrottleLimit::UserCode,
+        ),
+        (Limit::RequestGlobal, String::new(), ThrottleLimit::Global),
+    ];
+    let mut verdict = Ok(());
+    for (limit, key, which) in checks {
+        if let Err(wait) = desk.limit(limit, &key).await? {
+            verdict = Err((which, wait));
+            break;
+        }
+    }
     if let Err((limit, wait)) = verdict {
         desk.audit.emit(&AuditEvent::CredentialRequestThrottled {
             user_code: code,

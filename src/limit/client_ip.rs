@@ -8,13 +8,32 @@ use ipnet::IpNet;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
+/// The header trusted proxies write the client's address in. Only that one is read: a
+/// proxy that appends to `X-Forwarded-For` passes a client's own `Forwarded` header through
+/// untouched, so reading both would let a client choose its address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For: client, proxy1, ...` (nginx, most load balancers). The default.
+    #[default]
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    Forwarded,
+}
+
 /// The client's IP address.
 ///
-/// It is the TCP peer, unless the peer is a trusted proxy: then the `Forwarded` or
-/// `X-Forwarded-For` chain is read from the right, skipping trusted proxies, and the first
-/// untrusted hop is the client (hops further left were written by the client and prove nothing).
-/// A request whose peer is unknown is keyed as `0.0.0.0`, so it is still limited.
-pub fn client_ip(extensions: &http::Extensions, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+/// It is the TCP peer, unless the peer is a trusted proxy: then the chain in `header` is read
+/// from the right, skipping trusted proxies, and the first untrusted hop is the client (hops
+/// further left were written by the client and prove nothing). An unreadable hop where the
+/// client should be gives the proxy's own address, never a guess. A request whose peer is
+/// unknown is keyed as `0.0.0.0`, so it is still limited.
+pub fn client_ip(
+    extensions: &http::Extensions,
+    headers: &HeaderMap,
+    trusted: &[IpNet],
+    header: ProxyHeader,
+) -> IpAddr {
     let Some(peer) = peer_ip(extensions) else {
         return IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     };
@@ -22,13 +41,15 @@ pub fn client_ip(extensions: &http::Extensions, headers: &HeaderMap, trusted: &[
     if !is_trusted(&peer) {
         return peer;
     }
-    let hops = forwarded_hops(headers);
-    hops.iter()
-        .rev()
-        .find(|ip| !is_trusted(ip))
-        .or(hops.first())
-        .copied()
-        .unwrap_or(peer)
+    let hops = forwarded_hops(headers, header);
+    for hop in hops.iter().rev() {
+        match hop {
+            Some(ip) if is_trusted(ip) => continue,
+            Some(ip) => return *ip,
+            None => return peer,
+        }
+    }
+    hops.first().copied().flatten().unwrap_or(peer)
 }
 
 fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
@@ -42,38 +63,30 @@ fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
     None
 }
 
-/// Hops from `Forwarded` (RFC 7239) if present, else `X-Forwarded-For`, left to right. A chain
-/// with an unreadable hop is ignored entirely: guessing would let a client choose its key.
-fn forwarded_hops(headers: &HeaderMap) -> Vec<IpAddr> {
-    let forwarded: Vec<&str> = headers
-        .get_all("forwarded")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .collect();
-    if !forwarded.is_empty() {
-        return forwarded
-            .iter()
-            .map(|element| {
-                element
-                    .split(';')
-                    .find_map(|pair| {
-                        let (k, v) = pair.trim().split_once('=')?;
-                        k.eq_ignore_ascii_case("for").then_some(v)
-                    })
-                    .and_then(parse_node)
-            })
-            .collect::<Option<Vec<_>>>()
-            .unwrap_or_default();
-    }
+/// The hops of `header`, left to right; `None` for a hop that is not an address.
+fn forwarded_hops(headers: &HeaderMap, header: ProxyHeader) -> Vec<Option<IpAddr>> {
+    let name = match header {
+        ProxyHeader::XForwardedFor => "x-forwarded-for",
+        ProxyHeader::Forwarded => "forwarded",
+    };
     headers
-        .get_all("x-forwarded-for")
+        .get_all(name)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(parse_node)
-        .collect::<Option<Vec<_>>>()
-        .unwrap_or_default()
+        .flat_map(|v| match v.to_str() {
+            Ok(v) => v.split(',').map(Some).collect::<Vec<_>>(),
+            Err(_) => vec![None],
+        })
+        .map(|element| {
+            let node = match header {
+                ProxyHeader::XForwardedFor => element,
+                ProxyHeader::Forwarded => element?.split(';').find_map(|pair| {
+                    let (k, v) = pair.trim().split_once('=')?;
+                    k.eq_ignore_ascii_case("for").then_some(v)
+                }),
+            };
+            node.and_then(parse_node)
+        })
+        .collect()
 }
 
 /// `192.0.2.1`, `192.0.2.1:4711`, `"[2001:db8::1]:4711"`, `2001:db8::1`.
@@ -91,6 +104,8 @@ fn parse_node(node: &str) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const XFF: ProxyHeader = ProxyHeader::XForwardedFor;
 
     fn ext(peer: &str) -> http::Extensions {
         let mut e = http::Extensions::new();
@@ -110,7 +125,7 @@ mod tests {
     fn without_trusted_proxies_the_peer_is_the_client_whatever_the_headers_say() {
         let h = headers(&[("x-forwarded-for", "1.2.3.4")]);
         assert_eq!(
-            client_ip(&ext("10.0.0.5:1"), &h, &[]),
+            client_ip(&ext("10.0.0.5:1"), &h, &[], XFF),
             "10.0.0.5".parse::<IpAddr>().unwrap()
         );
     }
@@ -120,7 +135,7 @@ mod tests {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let h = headers(&[("x-forwarded-for", "6.6.6.6, 203.0.113.7, 10.0.0.2")]);
         assert_eq!(
-            client_ip(&ext("10.0.0.1:1"), &h, &trusted),
+            client_ip(&ext("10.0.0.1:1"), &h, &trusted, XFF),
             "203.0.113.7".parse::<IpAddr>().unwrap()
         );
     }
@@ -133,7 +148,7 @@ mod tests {
             "for=\"[2001:db8::1]:4711\";proto=https, for=10.0.0.3",
         )]);
         assert_eq!(
-            client_ip(&ext("10.0.0.1:1"), &h, &trusted),
+            client_ip(&ext("10.0.0.1:1"), &h, &trusted, ProxyHeader::Forwarded),
             "2001:db8::1".parse::<IpAddr>().unwrap()
         );
     }
@@ -143,7 +158,7 @@ mod tests {
         let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
         let h = headers(&[("x-forwarded-for", "1.2.3.4, nonsense")]);
         assert_eq!(
-            client_ip(&ext("10.0.0.1:1"), &h, &trusted),
+            client_ip(&ext("10.0.0.1:1"), &h, &trusted, ProxyHeader::Forwarded),
             "10.0.0.1".parse::<IpAddr>().unwrap()
         );
     }

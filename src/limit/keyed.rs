@@ -5,9 +5,6 @@ use std::time::Duration;
 use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
-/// Sign-in attempts per client IP.
-pub type IpLimiter = KeyedLimiter<std::net::IpAddr>;
-
 use super::Rate;
 
 /// A rate limit per key (client IP, user code, email address, or `()` for a global ceiling),
@@ -63,7 +60,7 @@ mod tests {
 
     #[test]
     fn each_address_has_its_own_allowance() {
-        let limiter = IpLimiter::new(Rate::per_hour(2));
+        let limiter = KeyedLimiter::<std::net::IpAddr>::new(Rate::per_hour(2));
         let a: std::net::IpAddr = "192.0.2.1".parse().unwrap();
         let b: std::net::IpAddr = "192.0.2.2".parse().unwrap();
         assert!(limiter.check(&a).is_ok());

@@ -15,8 +15,36 @@ pub mod gcra;
 mod keyed;
 mod rate;
 
-pub use client_ip::{client_ip, PeerAddr};
-pub use keyed::{IpLimiter, KeyedLimiter};
+/// The limits guichet applies; stores key their counters by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// Sign-in attempts per client IP.
+    SignInPerIp,
+    /// Credential requests per client IP.
+    RequestPerIp,
+    /// Credential requests per user code.
+    RequestPerUserCode,
+    /// Credential emails per normalised address.
+    RequestPerEmail,
+    /// Credential requests in all.
+    RequestGlobal,
+}
+
+impl Limit {
+    /// A short stable name, for store keys and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::SignInPerIp => "sign-in-ip",
+            Limit::RequestPerIp => "request-ip",
+            Limit::RequestPerUserCode => "request-code",
+            Limit::RequestPerEmail => "request-email",
+            Limit::RequestGlobal => "request-all",
+        }
+    }
+}
+
+pub use client_ip::{client_ip, PeerAddr, ProxyHeader};
+pub use keyed::KeyedLimiter;
 pub use rate::{Rate, RateError};
 
 use std::time::Duration;

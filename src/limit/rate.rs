@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A rate: `count` events per `period`, allowed as a burst of `count` that refills evenly over
 /// the period. Written `"10/hour"` in configuration files.
-#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Rate {
     count: NonZeroU32,

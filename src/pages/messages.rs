@@ -111,7 +111,7 @@ impl Messages {
             Refusal::Throttled { .. } => self.throttled,
             Refusal::Unavailable => self.unavailable,
             Refusal::NotFound => self.not_found,
-            Refusal::MethodNotAllowed => self.method,
+            Refusal::MethodNotAllowed { .. } => self.method,
         }
     }
 }

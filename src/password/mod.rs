@@ -446,7 +446,7 @@ mod tests {
         let pw = hasher.password("x").unwrap();
         let results = futures_join(&hasher, &pw, 8).await;
         assert!(
-            results.iter().any(|r| *r == Err(HashingError::Busy)),
+            results.contains(&Err(HashingError::Busy)),
             "{results:?}"
         );
         assert!(results.iter().any(|r| r.is_ok()));

@@ -28,20 +28,22 @@ struct State {
 impl Session {
     pub(crate) fn new(desk: Arc<Desk>, cookies: Cookies, headers: &HeaderMap) -> Self {
         let name = desk.config.cookies.name();
-        let id = match session_cookie_values(headers, name).as_slice() {
+        let values = session_cookie_values(headers, name);
+        let id = match values.as_slice() {
             [] => None,
             [value] => SessionId::from_cookie(value),
             // Several cookies of our name: one may have been planted (e.g. by a sibling
             // sub-domain). Trust none of them.
             _ => None,
         };
+        let unusable = id.is_none() && !values.is_empty();
         let session = Self(Arc::new(State {
             desk,
             cookies,
             id,
             identity: OnceCell::new(),
         }));
-        if session.0.id.is_none() && headers_have(headers, name) {
+        if unusable {
             session.clear_cookie();
         }
         session
@@ -88,13 +90,15 @@ impl Session {
         Ok(())
     }
 
-    /// Signs out: destroys the session server-side and clears the cookie.
+    /// Signs out: destroys the session server-side, then clears the cookie. If the store
+    /// cannot destroy it, the cookie is kept so that signing out can be tried again (a browser
+    /// that forgot a session still alive on the server would give a false sense of safety).
     pub(crate) async fn end(&self) -> Result<(), StoreError> {
-        self.clear_cookie();
-        match &self.0.id {
-            Some(id) => lifecycle::close(&self.0.desk, id).await,
-            None => Ok(()),
+        if let Some(id) = &self.0.id {
+            lifecycle::close(&self.0.desk, id).await?;
         }
+        self.clear_cookie();
+        Ok(())
     }
 
     fn clear_cookie(&self) {
@@ -137,14 +141,6 @@ fn session_cookie_values<'h>(headers: &'h HeaderMap, name: &str) -> Vec<&'h str>
         .collect()
 }
 
-fn headers_have(headers: &HeaderMap, name: &str) -> bool {
-    headers.get_all(http::header::COOKIE).iter().any(|v| {
-        v.as_bytes()
-            .windows(name.len())
-            .any(|w| w == name.as_bytes())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,7 +149,12 @@ mod tests {
     fn cookie_values_are_found_across_headers_and_repeats_are_all_reported() {
         let mut h = HeaderMap::new();
         h.append("cookie", "a=1; guichet=abc".parse().unwrap());
-        h.append("cookie", "guichet=def".parse().unwrap());
+        h.append(
+            "cookie",
+            "guichet=def; guichet_lang=fr; theme=guichet-dark"
+                .parse()
+                .unwrap(),
+        );
         assert_eq!(session_cookie_values(&h, "guichet"), ["abc", "def"]);
         assert!(session_cookie_values(&h, "__Host-guichet").is_empty());
     }

@@ -6,6 +6,7 @@
 //! | [`SessionStore`] | sessions, keyed by a hash of the session id | every sign-in, sign-out, and now and then a touch |
 //! | [`CredentialStore`] | per account: a password hash set at run time, the credential epoch, a disabled flag | rehash, disable, "sign out everywhere" |
 //! | [`ThrottleStore`] | failed sign-ins per user code | every failure; cleared on success |
+//! | [`RateLimitStore`] | rate limits per client IP, user code, address, and in all | every sign-in and credential request |
 //! | [`MailQueue`] | letters waiting for delivery (never a credential) | every credential request |
 //!
 //! Each method has one sharp meaning, so that the memory implementations here and the ones for
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::identity::{Account, Email, UserCode};
-use crate::limit::Rate;
+use crate::limit::{Limit, Rate};
 use crate::mail::Letter;
 use crate::session::{SessionKey, SessionRecord};
 
@@ -224,6 +225,19 @@ pub trait MailQueue: Send + Sync + 'static {
 
     /// Letters waiting, due or not.
     async fn waiting(&self) -> Result<usize, StoreError>;
+}
+
+/// Rate limits with GCRA semantics (a burst of `rate.count()`, refilled evenly over
+/// `rate.period()`): in process with governor, or shared between processes.
+#[async_trait]
+pub trait RateLimitStore: Send + Sync + 'static {
+    /// Spends one allowance of `key` under `limit`, or says how long to wait.
+    async fn check(
+        &self,
+        limit: Limit,
+        key: &str,
+        rate: Rate,
+    ) -> Result<Option<Duration>, StoreError>;
 }
 
 /// Failure counts for sign-in throttling, with [GCRA](crate::limit::gcra) semantics, keyed by

@@ -7,11 +7,13 @@
 mod accounts;
 mod credentials;
 mod mail_queue;
+mod rate_limits;
 mod sessions;
 mod throttle;
 
 pub use accounts::AccountsFile;
 pub use credentials::MemoryCredentialStore;
 pub use mail_queue::MemoryMailQueue;
+pub use rate_limits::MemoryRateLimits;
 pub use sessions::MemorySessionStore;
 pub use throttle::MemoryThrottleStore;

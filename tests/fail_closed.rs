@@ -1,0 +1,250 @@
+//! Fail closed: when a store (sessions, credentials, or the application's directory) cannot
+//! answer, guarded routes and sign-ins get `503` with `Retry-After`, never access; public
+//! routes go on as anonymous; and everything works again once the store is back.
+
+mod common;
+
+use common::*;
+use std::time::Duration;
+
+use guichet::limit::Rate;
+use guichet::store::memory::{MemoryCredentialStore, MemorySessionStore, MemoryThrottleStore};
+use guichet::store::{CredentialStore, Credentials, TemporaryCredential, ThrottleStore};
+use guichet::{StoreError, UserCode};
+use http::StatusCode;
+
+#[async_trait::async_trait]
+impl<S: CredentialStore> CredentialStore for Flaky<S> {
+    async fn credentials(&self, code: &UserCode) -> Result<Credentials, StoreError> {
+        self.switch.check()?;
+        self.inner.credentials(code).await
+    }
+
+    async fn replace_password_hash(
+        &self,
+        code: &UserCode,
+        expected: Option<&str>,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        self.switch.check()?;
+        self.inner.replace_password_hash(code, expected, new).await
+    }
+
+    async fn bump_epoch(&self, code: &UserCode) -> Result<u64, StoreError> {
+        self.switch.check()?;
+        self.inner.bump_epoch(code).await
+    }
+
+    async fn set_disabled(&self, code: &UserCode, disabled: bool) -> Result<(), StoreError> {
+        self.switch.check()?;
+        self.inner.set_disabled(code, disabled).await
+    }
+
+    async fn issue_temporary(
+        &self,
+        code: &UserCode,
+        temporary: &TemporaryCredential,
+    ) -> Result<(), StoreError> {
+        self.switch.check()?;
+        self.inner.issue_temporary(code, temporary).await
+    }
+
+    async fn take_temporary(&self, code: &UserCode, hash: &str) -> Result<bool, StoreError> {
+        self.switch.check()?;
+        self.inner.take_temporary(code, hash).await
+    }
+
+    async fn cancel_temporary(
+        &self,
+        code: &UserCode,
+        cancel_key: &str,
+    ) -> Result<bool, StoreError> {
+        self.switch.check()?;
+        self.inner.cancel_temporary(code, cancel_key).await
+    }
+
+    async fn set_password(&self, code: &UserCode, hash: &str) -> Result<u64, StoreError> {
+        self.switch.check()?;
+        self.inner.set_password(code, hash).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: ThrottleStore> ThrottleStore for Flaky<S> {
+    async fn peek(&self, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError> {
+        self.switch.check()?;
+        self.inner.peek(key, rate).await
+    }
+
+    async fn spend(&self, key: &str, rate: Rate) -> Result<(), StoreError> {
+        self.switch.check()?;
+        self.inner.spend(key, rate).await
+    }
+
+    async fn clear(&self, key: &str) -> Result<(), StoreError> {
+        self.switch.check()?;
+        self.inner.clear(key).await
+    }
+}
+
+fn assert_unavailable(reply: &Reply, what: &str) {
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{what}: {}",
+        reply.text()
+    );
+    let wait = reply
+        .retry_after()
+        .unwrap_or_else(|| panic!("{what}: Retry-After"));
+    assert!(wait >= 1, "{what}");
+    assert!(
+        reply.set_cookie(COOKIE).is_none_or(|c| c.is_removal()),
+        "{what}"
+    );
+}
+
+/// What every broken store must lead to, for a session opened while it worked.
+async fn refuses_while_broken(portal: &Portal, session: &str) {
+    let account = portal.account_with(session).await;
+    assert_unavailable(&account, "/account as an API client");
+    assert_eq!(account.json()["error"], "unavailable");
+
+    let page = portal
+        .get("/account")
+        .accept_html()
+        .session(session)
+        .send()
+        .await;
+    assert_unavailable(&page, "/account in a browser");
+    assert!(page.location().is_none(), "no trip to the sign-in page");
+    assert!(page
+        .text()
+        .contains("Le service est momentanément indisponible."));
+
+    for path in ["/services/orders", "/services/collection", "/whoami"] {
+        let reply = portal.get(path).session(session).send().await;
+        assert_unavailable(&reply, path);
+    }
+    let reply = portal
+        .get("/services/orders")
+        .session(session)
+        .oneshot("192.0.2.1:1")
+        .await;
+    assert_unavailable(&reply, "through oneshot");
+
+    // The public page still answers, as for anyone.
+    let home = portal.get("/").session(session).send().await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert_eq!(home.text(), "anonymous");
+
+    // Nobody signs in, even with the right password.
+    let right = portal
+        .post("/auth/login")
+        .accept_json()
+        .form(&[("user_code", LUC), ("password", LUC_PW)])
+        .send()
+        .await;
+    assert_unavailable(&right, "sign-in with the right password");
+}
+
+/// When the store that fails is one every sign-in reads (directory, credentials), known and
+/// unknown codes get the same 503, so an outage reveals nothing about which codes exist.
+async fn every_sign_in_is_unavailable(portal: &Portal) {
+    let mut bodies = Vec::new();
+    for (user_code, password) in [(LUC, LUC_PW), (LUC, "wrong-password"), (NOBODY, LUC_PW)] {
+        let reply = portal
+            .post("/auth/login")
+            .accept_json()
+            .form(&[("user_code", user_code), ("password", password)])
+            .send()
+            .await;
+        assert_unavailable(&reply, &format!("sign-in of {user_code}"));
+        bodies.push(reply.body);
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]));
+}
+
+/// Once the store is back, the same session and new sign-ins work.
+async fn works_again(portal: &Portal, session: &str) {
+    let account = portal.account_with(session).await;
+    assert_eq!(account.status, StatusCode::OK);
+    assert_eq!(account.json()["user_code"], "ACME-001");
+    portal.session_for(LUC, LUC_PW).await;
+}
+
+#[tokio::test]
+async fn when_the_session_store_is_down_nobody_gets_in_and_public_pages_still_answer() {
+    let switch = Switch::default();
+    let store = Flaky::new(MemorySessionStore::new(), &switch);
+    let portal = Portal::with(|_| {}, move |b| b.session_store(store)).await;
+    let session = portal.session_for(MARIE, MARIE_PW).await;
+
+    switch.break_it();
+    refuses_while_broken(&portal, &session).await;
+    // A visitor without a cookie needs no store: asked to sign in as usual.
+    assert_eq!(
+        portal.get("/account").send().await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    // A wrong password is still just a wrong password (no session is needed to say so).
+    let wrong = portal.sign_in(LUC, "wrong-password").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    // Signing out cannot be confirmed: it says so rather than pretending.
+    let out = portal.post("/auth/logout").session(&session).send().await;
+    assert_eq!(out.status, StatusCode::SERVICE_UNAVAILABLE);
+
+    switch.repair();
+    works_again(&portal, &session).await;
+}
+
+#[tokio::test]
+async fn when_the_credential_store_is_down_nobody_gets_in_and_public_pages_still_answer() {
+    let switch = Switch::default();
+    let store = Flaky::new(MemoryCredentialStore::new(), &switch);
+    let portal = Portal::with(|_| {}, move |b| b.credential_store(store)).await;
+    let session = portal.session_for(MARIE, MARIE_PW).await;
+
+    switch.break_it();
+    refuses_while_broken(&portal, &session).await;
+    every_sign_in_is_unavailable(&portal).await;
+    assert!(
+        portal.guichet.disable(&code(LUC)).await.is_err(),
+        "an operator is told the disable did not happen"
+    );
+
+    switch.repair();
+    works_again(&portal, &session).await;
+}
+
+#[tokio::test]
+async fn when_the_directory_is_down_nobody_gets_in_and_public_pages_still_answer() {
+    let switch = Switch::default();
+    let config = light_config();
+    let accounts = Flaky::new(directory(&config).await, &switch);
+    let portal = Portal::with(|_| {}, move |b| b.directory(accounts)).await;
+    let session = portal.session_for(MARIE, MARIE_PW).await;
+
+    switch.break_it();
+    refuses_while_broken(&portal, &session).await;
+    every_sign_in_is_unavailable(&portal).await;
+
+    switch.repair();
+    works_again(&portal, &session).await;
+}
+
+#[tokio::test]
+async fn when_the_throttle_store_is_down_sign_ins_wait_rather_than_go_unthrottled() {
+    let switch = Switch::default();
+    let store = Flaky::new(MemoryThrottleStore::new(), &switch);
+    let portal = Portal::with(|_| {}, move |b| b.throttle_store(store)).await;
+    let session = portal.session_for(MARIE, MARIE_PW).await;
+
+    switch.break_it();
+    every_sign_in_is_unavailable(&portal).await;
+    // Sessions do not need the throttle: people already signed in carry on.
+    assert_eq!(portal.account_with(&session).await.status, StatusCode::OK);
+
+    switch.repair();
+    portal.session_for(LUC, LUC_PW).await;
+}

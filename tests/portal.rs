@@ -1,0 +1,347 @@
+//! The portal example end to end: the example binary is built, started as a separate process
+//! with the environment of the contract (DESIGN.md §5), and driven over HTTP like a browser
+//! and an API client would, with cookies handled by hand.
+
+mod common;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::*;
+use guichet::password::Hasher;
+use guichet::store::memory::MemoryCredentialStore;
+use guichet::store::CredentialStore;
+use http::StatusCode;
+
+/// Builds `examples/portal.rs` (once per test binary) and returns the executable's path, as
+/// cargo reports it (so a custom target directory is found too).
+fn portal_binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| env!("CARGO").to_owned());
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "--example", "portal"])
+            .arg("--message-format=json-render-diagnostics")
+            .arg("--manifest-path")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .stderr(Stdio::inherit());
+        // Cargo describes this test to it in CARGO_* variables; some build scripts (ring's)
+        // rerun when those change, so the example would be rebuilt at every test run (and
+        // again at the next plain `cargo build`). Give cargo the environment a person would.
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            let set_for_tests = name == "CARGO"
+                || name.starts_with("CARGO_PKG_")
+                || name.starts_with("CARGO_BIN_")
+                || [
+                    "CARGO_MANIFEST_DIR",
+                    "CARGO_MANIFEST_PATH",
+                    "CARGO_CRATE_NAME",
+                    "CARGO_PRIMARY_PACKAGE",
+                    "CARGO_TARGET_TMPDIR",
+                    "CARGO_RUSTC_CURRENT_DIR",
+                ]
+                .contains(&name.as_ref());
+            if set_for_tests {
+                build.env_remove(name.as_ref());
+            }
+        }
+        let output = build.output().expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "cargo build --example portal failed"
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "portal")
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reports the portal executable")
+    })
+}
+
+/// A free port on 127.0.0.1 (released just before the portal binds it).
+fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+}
+
+/// The running example; killed when dropped, whatever happens in the test.
+struct RunningPortal {
+    child: Child,
+    remote: Remote,
+    log: PathBuf,
+}
+
+impl Drop for RunningPortal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl RunningPortal {
+    /// Starts the example with the contract's environment and waits until it answers.
+    async fn start(dir: &Path, users: &Path, state: &Path) -> Self {
+        let addr = free_addr();
+        let log = dir.join(format!("portal-{}.log", addr.port()));
+        let out = File::create(&log).expect("a log file");
+        let err = out.try_clone().expect("a log file");
+        let child = Command::new(portal_binary())
+            .current_dir(dir)
+            .env("GUICHET_ADDR", addr.to_string())
+            .env("GUICHET_USERS", users)
+            .env("GUICHET_STATE", state)
+            .env("GUICHET_INSECURE_COOKIES", "1")
+            .env("GUICHET_OUTBOX", dir.join("outbox"))
+            .env("RUST_LOG", "info")
+            .env_remove("GUICHET_REDIS_URL")
+            .env_remove("GUICHET_SMTP_URL")
+            .env_remove("GUICHET_CONFIG")
+            .env_remove("GUICHET_BASE_URL")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("the portal starts");
+        let mut portal = Self {
+            child,
+            remote: Remote::new(addr),
+            log,
+        };
+        portal.wait_until_ready().await;
+        portal
+    }
+
+    async fn wait_until_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("the portal exited ({status}):\n{}", self.log_text());
+            }
+            if tokio::net::TcpStream::connect(self.remote.addr)
+                .await
+                .is_ok()
+            {
+                let health = self.remote.get("/health").send().await;
+                if health.status == StatusCode::OK {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the portal did not answer within 30 s:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log_text(&self) -> String {
+        File::open(&self.log)
+            .map(|f| {
+                BufReader::new(f)
+                    .lines()
+                    .map_while(Result::ok)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    }
+
+    async fn sign_in(&self, user_code: &str, password: &str, next: &str) -> Reply {
+        self.remote
+            .post("/auth/login")
+            .form(&[
+                ("user_code", user_code),
+                ("password", password),
+                ("next", next),
+            ])
+            .send()
+            .await
+    }
+
+    async fn session_for(&self, user_code: &str, password: &str) -> String {
+        let reply = self.sign_in(user_code, password, "/").await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SEE_OTHER,
+            "{user_code}: {}\n{}",
+            reply.text(),
+            self.log_text()
+        );
+        reply.session()
+    }
+}
+
+/// The accounts file of the contract's format, hashed with light parameters (the portal
+/// verifies with the parameters in each hash, then rehashes with its own).
+async fn write_accounts(dir: &Path) -> PathBuf {
+    let toml = accounts_toml(&Hasher::new(&light_config().passwords)).await;
+    let path = dir.join("accounts.toml");
+    std::fs::write(&path, toml).expect("the accounts file is written");
+    path
+}
+
+/// Waits (at most 10 s) for the portal to store a rehashed password for `user_code`.
+async fn rehashed(state: &Path, user_code: &str) -> Option<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(store) = MemoryCredentialStore::persistent(state) {
+            let credentials = store.credentials(&code(user_code)).await.unwrap();
+            if let Some(hash) = credentials.password_hash {
+                return Some(hash.to_string());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_example_signs_people_in_and_guards_its_services() {
+    let dir = TempDir::new("portal");
+    let users = write_accounts(dir.path()).await;
+    let state = dir.path().join("guichet-state.json");
+    let portal = RunningPortal::start(dir.path(), &users, &state).await;
+    let remote = &portal.remote;
+
+    // Anonymous: the home page is public and links to the sign-in page.
+    let home = remote.get("/").accept_html().send().await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.text().contains("href=\"/auth/login\""));
+    let refused = remote.get("/account").accept_html().send().await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert_eq!(refused.location(), Some("/auth/login?next=%2Faccount"));
+    let refused = remote.get("/account").accept_json().send().await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+
+    // The sign-in page, with the FAQ's tips.
+    let page = remote.get("/auth/login?next=%2Faccount").send().await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("Verr. Num."));
+    assert!(page.text().contains("value=\"/account\""));
+
+    // A wrong password, then the right one typed with spaces and in lower case.
+    let failed = portal
+        .sign_in(MARIE, "bonjour-marie-2026", "/account")
+        .await;
+    assert_eq!(failed.status, StatusCode::UNAUTHORIZED);
+    let signed_in = portal.sign_in("  acme-001 ", MARIE_PW, "/account").await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        portal.log_text()
+    );
+    assert_eq!(signed_in.location(), Some("/account"));
+    let cookie = signed_in
+        .set_cookie(COOKIE)
+        .expect("the insecure cookie name");
+    assert!(cookie.has("HttpOnly") && !cookie.has("Secure"));
+    let marie = cookie.value;
+
+    // Her account, as JSON and as a page.
+    let account = remote
+        .get("/account")
+        .accept_json()
+        .session(&marie)
+        .send()
+        .await;
+    assert_eq!(account.status, StatusCode::OK);
+    let account = account.json();
+    assert_eq!(account["user_code"], "ACME-001");
+    assert_eq!(account["name"], "Marie Tremblay");
+    assert_eq!(
+        account["services"],
+        serde_json::json!(["collection", "orders"])
+    );
+    let page = remote
+        .get("/account")
+        .accept_html()
+        .session(&marie)
+        .send()
+        .await;
+    assert!(page.text().contains("Marie Tremblay"));
+
+    // Her services.
+    for path in [
+        "/services/collection",
+        "/services/collection/x",
+        "/services/orders/2026/03",
+    ] {
+        let reply = remote.get(path).session(&marie).send().await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+    }
+
+    // Luc subscribes to collection only.
+    let luc = portal.session_for(LUC, LUC_PW).await;
+    let reply = remote
+        .get("/services/collection/x")
+        .session(&luc)
+        .send()
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    for path in ["/services/orders", "/services/orders/x"] {
+        let reply = remote.get(path).accept_json().session(&luc).send().await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
+    }
+
+    // Marie signs out; her cookie opens nothing afterwards. Luc is still signed in.
+    let out = remote.post("/auth/logout").session(&marie).send().await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), Some("/auth/login"));
+    assert!(out.set_cookie(COOKIE).is_some_and(|c| c.is_removal()));
+    let replay = remote
+        .get("/account")
+        .accept_json()
+        .session(&marie)
+        .send()
+        .await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    let still = remote
+        .get("/account")
+        .accept_json()
+        .session(&luc)
+        .send()
+        .await;
+    assert_eq!(still.status, StatusCode::OK);
+
+    // Marie's light hash was replaced by one with the portal's (OWASP) parameters, kept in
+    // GUICHET_STATE.
+    let hash = rehashed(&state, MARIE)
+        .await
+        .expect("the rehashed password is stored in GUICHET_STATE");
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+
+    // A restart signs everyone out (sessions live in memory) but keeps the rehashed password.
+    drop(portal);
+    let portal = RunningPortal::start(dir.path(), &users, &state).await;
+    let replay = portal
+        .remote
+        .get("/account")
+        .accept_json()
+        .session(&luc)
+        .send()
+        .await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    let marie = portal.session_for(MARIE, MARIE_PW).await;
+    let account = portal
+        .remote
+        .get("/account")
+        .accept_json()
+        .session(&marie)
+        .send()
+        .await;
+    assert_eq!(account.json()["user_code"], "ACME-001");
+}

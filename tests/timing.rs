@@ -1,0 +1,90 @@
+//! Same time for known and unknown user codes, with the real (OWASP) argon2 parameters.
+//!
+//! Not a precise timing test (the load script measures the 1.00 ± 0.05 figure): medians of
+//! interleaved attempts, with a bound loose enough that CI noise cannot fail it, and tight
+//! enough that skipping the password check for unknown codes (a ratio near 0) always would.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use guichet::config::PasswordConfig;
+use guichet::limit::Rate;
+use guichet::Guichet;
+use http::StatusCode;
+
+async fn timed(portal: &Portal, user_code: &str, password: &str) -> Duration {
+    let started = Instant::now();
+    let reply = portal
+        .post("/auth/login")
+        .accept_json()
+        .form(&[("user_code", user_code), ("password", password)])
+        .send()
+        .await;
+    let elapsed = started.elapsed();
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{user_code}");
+    elapsed
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_code_takes_as_long_as_a_wrong_password() {
+    let mut config = light_config();
+    config.passwords = PasswordConfig::default();
+    assert_eq!(
+        (config.passwords.memory_kib, config.passwords.iterations),
+        (19 * 1024, 2),
+        "the real parameters"
+    );
+    config.sign_in.failures_per_code = Rate::per_hour(1000);
+    config.sign_in.attempts_per_ip = Rate::per_minute(1000);
+    let accounts = directory(&config).await;
+    let guichet = Guichet::builder()
+        .config(config)
+        .directory(accounts)
+        .build()
+        .unwrap();
+    let portal = Portal::serve(guichet).await;
+
+    let cases: [(&str, &str); 3] = [
+        (NOBODY, "Bonjour-Nobody-2026"),
+        (MARIE, "Bonjour-Marie-2025"),
+        (RECEPTION, "Bonjour-Reception-2026"),
+    ];
+    for (user_code, password) in cases {
+        timed(&portal, user_code, password).await; // warm up
+    }
+    let mut samples: [Vec<Duration>; 3] = Default::default();
+    for round in 0..10 {
+        // Rotate the order so slow drift (other processes, CPU frequency) hits all alike.
+        for i in 0..cases.len() {
+            let which = (i + round) % cases.len();
+            let (user_code, password) = cases[which];
+            samples[which].push(timed(&portal, user_code, password).await);
+        }
+    }
+    let [unknown, wrong, no_password] = samples.map(median);
+    eprintln!(
+        "medians: unknown {unknown:?}, wrong password {wrong:?}, no password {no_password:?}"
+    );
+    let ratio = unknown.as_secs_f64() / wrong.as_secs_f64();
+    assert!(
+        (0.7..=1.4).contains(&ratio),
+        "unknown code {unknown:?} vs wrong password {wrong:?}: ratio {ratio:.2}"
+    );
+    let ratio = no_password.as_secs_f64() / wrong.as_secs_f64();
+    assert!(
+        (0.7..=1.4).contains(&ratio),
+        "no password yet {no_password:?} vs wrong password {wrong:?}: ratio {ratio:.2}"
+    );
+    // The bound means something only if a password check is a good part of the answer time.
+    assert!(
+        wrong > Duration::from_millis(5),
+        "an OWASP argon2 verification takes milliseconds: {wrong:?}"
+    );
+}
