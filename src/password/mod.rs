@@ -445,10 +445,7 @@ mod tests {
         });
         let pw = hasher.password("x").unwrap();
         let results = futures_join(&hasher, &pw, 8).await;
-        assert!(
-            results.contains(&Err(HashingError::Busy)),
-            "{results:?}"
-        );
+        assert!(results.contains(&Err(HashingError::Busy)), "{results:?}");
         assert!(results.iter().any(|r| r.is_ok()));
     }
 
