@@ -5,8 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Nothing outside cargo is needed yet. Later backends (Redis, SMTP) install their servers here,
-# e.g. `command -v redis-server || (apt-get update && apt-get install -y redis-server)`.
+# The Redis tests start their own redis-server processes (and a 3-master cluster with
+# redis-cli): install them when missing. The SMTP tests bring their own server.
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+    # The packaged service is not needed: tests run their own servers on free ports.
+    $sudo service redis-server stop >/dev/null 2>&1 || true
+fi
 
 cargo test --all-features --all-targets
 cargo test --all-features --doc

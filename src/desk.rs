@@ -239,6 +239,17 @@ impl GuichetBuilder {
         self
     }
 
+    /// Keeps every run-time state in Redis: sessions, credentials, throttles, rate limits and
+    /// the mail queue, so that several processes behave as one. The directory stays yours.
+    #[cfg(feature = "redis")]
+    pub fn redis(self, store: crate::store::redis::RedisStore) -> Self {
+        self.session_store(store.clone())
+            .credential_store(store.clone())
+            .throttle_store(store.clone())
+            .rate_limits(store.clone())
+            .mail_queue(store)
+    }
+
     /// Where rate limits are counted (default: [`MemoryRateLimits`], in process).
     pub fn rate_limits(mut self, store: impl RateLimitStore) -> Self {
         self.limits = Some(Arc::new(store));

@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use guichet::identity::{CasePolicy, UserCode};
-use guichet::limit::Rate;
+use guichet::limit::{Limit, Rate};
 use guichet::mail::{Letter, LetterKind};
 use guichet::pages::Language;
 use guichet::session::{SessionId, SessionRecord};
 use guichet::store::{
-    CredentialStore, MailQueue, SessionStore, TemporaryCredential, ThrottleStore,
+    CredentialStore, MailQueue, RateLimitStore, SessionStore, TemporaryCredential, ThrottleStore,
 };
 
 fn code(s: &str) -> UserCode {
@@ -66,10 +66,14 @@ pub async fn touch_records_the_use_but_never_resurrects(store: impl SessionStore
     let key = SessionId::generate().key();
     store.create(&key, &record("ACME-001"), TTL).await.unwrap();
     let seen = now() + 60;
-    store.touch(&key, seen, TTL).await.unwrap();
+    let used = SessionRecord {
+        last_seen: seen,
+        ..record("ACME-001")
+    };
+    store.touch(&key, &used, TTL).await.unwrap();
     assert_eq!(store.load(&key).await.unwrap().unwrap().last_seen, seen);
     store.destroy(&key).await.unwrap();
-    store.touch(&key, now(), TTL).await.unwrap();
+    store.touch(&key, &used, TTL).await.unwrap();
     assert_eq!(store.load(&key).await.unwrap(), None);
 }
 
@@ -279,6 +283,44 @@ pub async fn a_full_queue_refuses_instead_of_growing(queue: impl MailQueue) {
     assert_eq!(queue.waiting().await.unwrap(), 2);
 }
 
+pub async fn a_rate_limit_admits_the_burst_then_one_per_interval(store: impl RateLimitStore) {
+    let rate = Rate::per_hour(3);
+    for _ in 0..3 {
+        assert_eq!(
+            store
+                .check(Limit::RequestPerIp, "192.0.2.1", rate)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    let wait = store
+        .check(Limit::RequestPerIp, "192.0.2.1", rate)
+        .await
+        .unwrap()
+        .expect("refused");
+    assert!(
+        wait > Duration::from_secs(1190) && wait <= Duration::from_secs(1200),
+        "{wait:?}"
+    );
+    assert_eq!(
+        store
+            .check(Limit::RequestPerIp, "192.0.2.2", rate)
+            .await
+            .unwrap(),
+        None,
+        "keys are independent"
+    );
+    assert_eq!(
+        store
+            .check(Limit::SignInPerIp, "192.0.2.1", rate)
+            .await
+            .unwrap(),
+        None,
+        "limits are independent"
+    );
+}
+
 pub async fn failures_are_allowed_up_to_the_burst_then_refused(store: impl ThrottleStore) {
     let rate = Rate::per_hour(3);
     for _ in 0..3 {
@@ -389,6 +431,122 @@ contract!(
         a_full_queue_refuses_instead_of_growing,
     ]
 );
+
+#[cfg(feature = "redis")]
+mod redis_server;
+
+#[cfg(feature = "redis")]
+async fn redis_store() -> guichet::store::redis::RedisStore {
+    let server = redis_server::shared();
+    guichet::store::redis::RedisStore::connect(
+        &server.url(),
+        &redis_server::unique_prefix("contract"),
+    )
+    .await
+    .expect("a redis store")
+}
+
+#[cfg(feature = "redis")]
+contract!(
+    redis_sessions,
+    super::redis_store().await,
+    [
+        a_created_session_loads_back_identically,
+        create_never_overwrites_an_existing_session,
+        a_destroyed_session_is_gone_and_destroying_twice_is_fine,
+        touch_records_the_use_but_never_resurrects,
+        a_session_past_its_ttl_does_not_load,
+    ]
+);
+
+#[cfg(feature = "redis")]
+contract!(
+    redis_credentials,
+    super::redis_store().await,
+    [
+        unknown_accounts_have_default_credentials,
+        the_epoch_only_moves_forward,
+        a_password_hash_is_replaced_only_if_unchanged,
+        disabling_moves_the_epoch_and_enabling_keeps_it,
+        a_newer_temporary_password_replaces_the_pending_one,
+        a_temporary_password_is_taken_exactly_once,
+        cancelling_needs_the_right_key,
+        choosing_a_password_moves_the_epoch_and_voids_the_temporary_one,
+        a_moved_epoch_voids_a_pending_temporary_password,
+    ]
+);
+
+#[cfg(feature = "redis")]
+contract!(
+    redis_throttle,
+    super::redis_store().await,
+    [
+        failures_are_allowed_up_to_the_burst_then_refused,
+        clearing_forgets_every_failure,
+    ]
+);
+
+#[cfg(feature = "redis")]
+contract!(
+    redis_rate_limits,
+    super::redis_store().await,
+    [a_rate_limit_admits_the_burst_then_one_per_interval,]
+);
+
+#[cfg(feature = "redis")]
+contract!(
+    redis_mail_queue,
+    super::redis_store().await,
+    [
+        letters_come_out_in_order_and_once_each_while_leased,
+        a_lease_that_runs_out_hands_the_letter_out_again,
+        a_retried_letter_waits_and_counts_its_attempts,
+        a_full_queue_refuses_instead_of_growing,
+    ]
+);
+
+contract!(
+    memory_rate_limits,
+    guichet::store::memory::MemoryRateLimits::new(),
+    [a_rate_limit_admits_the_burst_then_one_per_interval,]
+);
+
+/// The whole contract against a three-master Redis Cluster, each part under its own prefix
+/// (so its keys land on different slots and nodes).
+#[cfg(feature = "redis")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_three_master_redis_cluster_passes_the_same_contract() {
+    let cluster = redis_server::RedisCluster::start();
+    let urls = cluster.urls();
+    let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let store = || async {
+        guichet::store::redis::RedisStore::connect_cluster(
+            &nodes,
+            &redis_server::unique_prefix("cluster"),
+        )
+        .await
+        .expect("a cluster store")
+    };
+    a_created_session_loads_back_identically(store().await).await;
+    create_never_overwrites_an_existing_session(store().await).await;
+    a_destroyed_session_is_gone_and_destroying_twice_is_fine(store().await).await;
+    touch_records_the_use_but_never_resurrects(store().await).await;
+    unknown_accounts_have_default_credentials(store().await).await;
+    the_epoch_only_moves_forward(store().await).await;
+    a_password_hash_is_replaced_only_if_unchanged(store().await).await;
+    disabling_moves_the_epoch_and_enabling_keeps_it(store().await).await;
+    a_newer_temporary_password_replaces_the_pending_one(store().await).await;
+    a_temporary_password_is_taken_exactly_once(store().await).await;
+    cancelling_needs_the_right_key(store().await).await;
+    choosing_a_password_moves_the_epoch_and_voids_the_temporary_one(store().await).await;
+    a_moved_epoch_voids_a_pending_temporary_password(store().await).await;
+    failures_are_allowed_up_to_the_burst_then_refused(store().await).await;
+    clearing_forgets_every_failure(store().await).await;
+    a_rate_limit_admits_the_burst_then_one_per_interval(store().await).await;
+    letters_come_out_in_order_and_once_each_while_leased(store().await).await;
+    a_retried_letter_waits_and_counts_its_attempts(store().await).await;
+    a_full_queue_refuses_instead_of_growing(store().await).await;
+}
 
 fn temp_dir(what: &str) -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU32, Ordering};

@@ -65,7 +65,11 @@ pub(crate) async fn resolve(desk: &Desk, id: &SessionId) -> Result<Option<Identi
     match outcome {
         Ok((account, touch)) => {
             if let Some(ttl) = touch {
-                desk.sessions.touch(&key, now, ttl).await?;
+                let used = SessionRecord {
+                    last_seen: now,
+                    ..record.clone()
+                };
+                desk.sessions.touch(&key, &used, ttl).await?;
             }
             Ok(Some(Identity::new(account, record.restricted)))
         }

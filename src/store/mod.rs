@@ -19,6 +19,8 @@
 //! as argon2id PHC strings.
 
 pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,12 +80,13 @@ pub trait SessionStore: Send + Sync + 'static {
     /// The session, unless absent or past its `ttl`.
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError>;
 
-    /// Records a use at `last_seen` (unix seconds) and extends the expiry to `ttl` from now.
-    /// Does nothing if the session is gone (a touch never resurrects).
+    /// Records a use: stores `record` (the loaded one with a new `last_seen`) and extends the
+    /// expiry to `ttl` from now, in one write. Does nothing if the session is gone (a touch
+    /// never resurrects). Two concurrent touches of one session: the last write wins.
     async fn touch(
         &self,
         key: &SessionKey,
-        last_seen: u64,
+        record: &SessionRecord,
         ttl: Duration,
     ) -> Result<(), StoreError>;
 

@@ -665,11 +665,11 @@ impl<S: SessionStore> SessionStore for Flaky<S> {
     async fn touch(
         &self,
         key: &SessionKey,
-        last_seen: u64,
+        record: &SessionRecord,
         ttl: Duration,
     ) -> Result<(), StoreError> {
         self.switch.check()?;
-        self.inner.touch(key, last_seen, ttl).await
+        self.inner.touch(key, record, ttl).await
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError> {

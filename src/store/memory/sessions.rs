@@ -104,12 +104,12 @@ impl SessionStore for MemorySessionStore {
     async fn touch(
         &self,
         key: &SessionKey,
-        last_seen: u64,
+        record: &SessionRecord,
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let now = unix_now();
         if let Some(entry) = self.write().get_mut(key).filter(|e| e.expires_at > now) {
-            entry.record.last_seen = last_seen;
+            entry.record = record.clone();
             entry.expires_at = expiry(now, ttl);
         }
         Ok(())

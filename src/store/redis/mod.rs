@@ -1,0 +1,175 @@
+//! Redis stores: several processes (replicas behind a load balancer) share sessions,
+//! credential state, sign-in throttles, rate limits and the mail queue, and behave exactly as
+//! one process with the memory stores would (the same contract suite runs against both).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use guichet::store::redis::RedisStore;
+//!
+//! let redis = RedisStore::connect("redis://127.0.0.1:6379", "guichet").await?;
+//! let guichet = guichet::Guichet::builder()
+//!     .base_url("https://portal.example")
+//!     .directory(guichet::store::memory::AccountsFile::demo())
+//!     .redis(redis)
+//!     .build()?;
+//! # Ok(()) }
+//! ```
+//!
+//! ## Keys
+//!
+//! Everything lives under one prefix (`guichet` above). Keys that a script touches together
+//! share a hash tag (`{...}`), so every operation also works on Redis Cluster.
+//!
+//! | key | type | expiry | what |
+//! | --- | --- | --- | --- |
+//! | `P:s:<32 bytes>` | string (JSON) | idle timeout, capped by the absolute one | a session, under the BLAKE2b hash of its id |
+//! | `{P:c:<code>}:cred` | hash `epoch`, `hash`, `disabled` | none (see below) | run-time credential state of an account |
+//! | `{P:c:<code>}:temp` | hash `hash`, `expires_at`, `epoch`, `cancel_key` | the temporary password's expiry | a pending temporary password (its hash only) |
+//! | `P:f:<code>` | string (TAT, µs) | when the allowance is full again | failed sign-ins of a user code (GCRA) |
+//! | `P:l:<limit>:<key>` | string (TAT, µs) | when the allowance is full again | a rate limit (GCRA) |
+//! | `{P:mail}:due` | sorted set id → due time (ms) | none: emptied as letters go | letters and their leases |
+//! | `{P:mail}:letters`, `{P:mail}:attempts` | hashes | none: bounded by `mail.queue_capacity` | the letters (never a credential) and their failed attempts |
+//! | `{P:mail}:seq` | counter | none | letter ids |
+//!
+//! Every key that can grow with traffic expires. Two kinds do not, on purpose: credential
+//! state is one hash per account that changed at run time, bounded by the directory, and
+//! letting it expire would bring back a password the person replaced; the mail queue is
+//! bounded by its capacity and empties itself.
+//!
+//! ## Time and atomicity
+//!
+//! Every read-modify-write is one Lua script (one round trip, atomic). Scripts read the clock
+//! with `TIME`, so replicas with skewed clocks still agree on limits and leases.
+//!
+//! ## Failures
+//!
+//! Connections are multiplexed and reconnect by themselves (the redis crate's connection
+//! manager, or its cluster client), with 1 s connection and response timeouts. While Redis
+//! cannot answer, every request that needs it gets `503` with `Retry-After` (never access,
+//! never a panic), and service resumes on its own when Redis is back.
+
+mod credentials;
+mod limits;
+mod mail_queue;
+mod scripts;
+mod sessions;
+
+use std::time::Duration;
+
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, Pipeline, RedisFuture, Value};
+
+use crate::error::StoreError;
+
+/// How long to wait for a connection or an answer before failing closed.
+const TIMEOUT: Duration = Duration::from_secs(1);
+
+/// One Redis (or Redis Cluster) connection and a key prefix; implements every guichet store.
+/// Cheap to clone: clones share the multiplexed connection.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: Connection,
+    prefix: String,
+}
+
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl RedisStore {
+    /// Connects to one Redis server (`redis://host:port/db`, `rediss://` for TLS is not built
+    /// in). The connection is made lazily: a store made while Redis is down works as soon as
+    /// Redis is up, and fails closed until then.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(StoreError::new)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let manager =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(StoreError::new)?;
+        Ok(Self::with(Connection::Single(manager), prefix))
+    }
+
+    /// Connects to a Redis Cluster through any of its nodes.
+    pub async fn connect_cluster(nodes: &[&str], prefix: &str) -> Result<Self, StoreError> {
+        let client = ClusterClient::builder(nodes.iter().copied())
+            .connection_timeout(TIMEOUT)
+            .response_timeout(TIMEOUT)
+            .build()
+            .map_err(StoreError::new)?;
+        let connection = client
+            .get_async_connection()
+            .await
+            .map_err(StoreError::new)?;
+        Ok(Self::with(Connection::Cluster(connection), prefix))
+    }
+
+    fn with(connection: Connection, prefix: &str) -> Self {
+        Self {
+            connection,
+            prefix: prefix.trim_end_matches(':').to_owned(),
+        }
+    }
+
+    /// A connection handle for one operation.
+    fn conn(&self) -> Connection {
+        self.connection.clone()
+    }
+
+    /// `P:<kind>:<rest>`.
+    fn key(&self, kind: &str, rest: &str) -> String {
+        format!("{}:{kind}:{rest}", self.prefix)
+    }
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.connection {
+            Connection::Single(_) => "single",
+            Connection::Cluster(_) => "cluster",
+        };
+        f.debug_struct("RedisStore")
+            .field("connection", &kind)
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl ConnectionLike for Connection {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Connection::Single(c) => c.req_packed_command(cmd),
+            Connection::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Connection::Single(c) => c.req_packed_commands(cmd, offset, count),
+            Connection::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Connection::Single(c) => c.get_db(),
+            Connection::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// Redis errors become store errors (and so `503`), with the reason for the log.
+fn unavailable(error: redis::RedisError) -> StoreError {
+    StoreError(format!("redis: {error}"))
+}

@@ -1,0 +1,157 @@
+//! The Lua scripts, one per read-modify-write, each one round trip. Times are read with
+//! `TIME` in microseconds (exact in Lua's doubles until the year 2255).
+
+use std::sync::LazyLock;
+
+use redis::Script;
+
+/// `local now = ...` in microseconds, for the scripts below.
+macro_rules! lua {
+    ($body:expr) => {
+        LazyLock::new(|| {
+            Script::new(concat!(
+                "redis.replicate_commands()\nlocal t = redis.call('TIME')\nlocal now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n",
+                $body
+            ))
+        })
+    };
+}
+
+/// GCRA check-and-spend. KEYS: counter. ARGV: interval µs, burst. Returns the wait in µs
+/// (0: admitted).
+pub(super) static GCRA_CHECK: LazyLock<Script> = lua!(
+    "local interval = tonumber(ARGV[1])
+local tolerance = interval * (tonumber(ARGV[2]) - 1)
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - tolerance - now
+if wait > 0 then return wait end
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))
+return 0"
+);
+
+/// GCRA peek. KEYS: counter. ARGV: interval µs, burst. Returns the wait in µs (0: allowed).
+pub(super) static GCRA_PEEK: LazyLock<Script> = lua!(
+    "local tolerance = tonumber(ARGV[1]) * (tonumber(ARGV[2]) - 1)
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local wait = tat - tolerance - now
+if wait > 0 then return wait end
+return 0"
+);
+
+/// GCRA spend, unconditionally. KEYS: counter. ARGV: interval µs.
+pub(super) static GCRA_SPEND: LazyLock<Script> = lua!(
+    "local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+tat = tat + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))
+return 0"
+);
+
+/// Compare-and-set of the run-time password hash. KEYS: cred. ARGV: '1' if none expected
+/// else '0', expected, new. Returns 1 if replaced.
+pub(super) static REPLACE_HASH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "local cur = redis.call('HGET', KEYS[1], 'hash')
+if ARGV[1] == '1' then
+  if cur then return 0 end
+elseif cur ~= ARGV[2] then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'hash', ARGV[3])
+return 1",
+    )
+});
+
+/// Disable (moving the epoch if newly disabled) or enable. KEYS: cred. ARGV: '1' or '0'.
+pub(super) static SET_DISABLED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if ARGV[1] == '1' then
+  if redis.call('HGET', KEYS[1], 'disabled') ~= '1' then
+    redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+  end
+  redis.call('HSET', KEYS[1], 'disabled', '1')
+else
+  redis.call('HDEL', KEYS[1], 'disabled')
+end
+return 0",
+    )
+});
+
+/// Replace the pending temporary password. KEYS: temp. ARGV: hash, expires_at (s), epoch,
+/// cancel_key.
+pub(super) static ISSUE_TEMPORARY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'expires_at', ARGV[2], 'epoch', ARGV[3], 'cancel_key', ARGV[4])
+redis.call('EXPIREAT', KEYS[1], ARGV[2])
+return 0",
+    )
+});
+
+/// Remove the pending temporary password if `field` matches. KEYS: temp. ARGV: field, value.
+/// Returns 1 if removed.
+pub(super) static TAKE_TEMPORARY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0",
+    )
+});
+
+/// A chosen password. KEYS: cred, temp. ARGV: hash. Returns the new epoch.
+pub(super) static SET_PASSWORD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "redis.call('HSET', KEYS[1], 'hash', ARGV[1])
+redis.call('DEL', KEYS[2])
+return redis.call('HINCRBY', KEYS[1], 'epoch', 1)",
+    )
+});
+
+/// Queue a letter due now. KEYS: due, letters, seq. ARGV: letter JSON, capacity. Returns the
+/// id, or 0 when full.
+pub(super) static PUSH_LETTER: LazyLock<Script> = lua!(
+    "if redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[2]) then return 0 end
+local id = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[2], id, ARGV[1])
+redis.call('ZADD', KEYS[1], math.floor(now / 1000), id)
+return id"
+);
+
+/// Take the next due letter and lease it. KEYS: due, letters, attempts. ARGV: lease ms.
+/// Returns {id, letter, attempts} or nil.
+pub(super) static CLAIM_LETTER: LazyLock<Script> = lua!(
+    "local ms = math.floor(now / 1000)
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ms, 'LIMIT', 0, 1)
+if #ids == 0 then return false end
+local id = ids[1]
+local letter = redis.call('HGET', KEYS[2], id)
+if not letter then
+  redis.call('ZREM', KEYS[1], id)
+  return false
+end
+redis.call('ZADD', KEYS[1], ms + tonumber(ARGV[1]), id)
+return {id, letter, redis.call('HGET', KEYS[3], id) or '0'}"
+);
+
+/// Forget a letter. KEYS: due, letters, attempts. ARGV: id.
+pub(super) static COMPLETE_LETTER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+return 0",
+    )
+});
+
+/// Count a failure and make the letter due later. KEYS: due, attempts. ARGV: id, after ms.
+pub(super) static RETRY_LETTER: LazyLock<Script> = lua!(
+    "if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+  redis.call('ZADD', KEYS[1], math.floor(now / 1000) + tonumber(ARGV[2]), ARGV[1])
+end
+return 0"
+);
