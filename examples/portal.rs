@@ -11,9 +11,10 @@
 //! | `GUICHET_SMTP_URL` | unset: emails are written as `.eml` files to `GUICHET_OUTBOX` | lettre SMTP URL, e.g. `smtp://127.0.0.1:2525` |
 //! | `GUICHET_OUTBOX` | `./outbox` | folder for emails when no SMTP URL is set |
 //! | `GUICHET_MAIL_FROM` | `Guichet <no-reply@localhost>` | the `From` of emails |
-//! | `GUICHET_REDIS_URL` | unset | Redis URL (not in this release: refused rather than ignored) |
+//! | `GUICHET_REDIS_URL` | unset: memory stores | Redis URL; all stores and limits go to Redis. Several URLs separated by commas: the nodes of a Redis Cluster |
+//! | `GUICHET_REDIS_PREFIX` | `guichet` | the prefix of every Redis key |
 //! | `GUICHET_INSECURE_COOKIES` | unset | `1` drops `Secure` for plain-http local use |
-//! | `GUICHET_STATE` | `./guichet-state.json` | where run-time credential state (rehashed passwords, disabled accounts, epochs) survives restarts |
+//! | `GUICHET_STATE` | `./guichet-state.json` | without Redis: where run-time credential state (rehashed passwords, disabled accounts, epochs) survives restarts |
 //! | `GUICHET_BASE_URL` | `http://{GUICHET_ADDR}` | the public origin links in emails are built from |
 //! | `GUICHET_CONFIG` | unset | a TOML file of [`guichet::Config`] (timeouts, limits, hashing parameters, trusted proxies) |
 //!
@@ -32,6 +33,7 @@ use guichet::config::Config;
 use guichet::mail::{Mailer, Outbox, SmtpMailer};
 use guichet::pages::escape;
 use guichet::store::memory::{AccountsFile, MemoryCredentialStore};
+use guichet::store::redis::RedisStore;
 use guichet::{Guichet, Identity, RequireAuth, RequireService};
 
 #[tokio::main]
@@ -48,9 +50,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or("127.0.0.1:3000")
         .parse()
         .map_err(|e| format!("GUICHET_ADDR: {e}"))?;
-    if env("GUICHET_REDIS_URL").is_some() {
-        return Err("GUICHET_REDIS_URL is set, but this release of guichet has no Redis stores yet; unset it to use the memory stores".into());
-    }
 
     let mut config: Config = match env("GUICHET_CONFIG") {
         Some(path) => {
@@ -92,13 +91,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Arc::new(outbox)
         }
     };
-    let guichet = Guichet::builder()
+    let builder = Guichet::builder()
         .mailer(mailer)
         .base_url(base_url)
         .config(config)
-        .directory(accounts)
-        .credential_store(MemoryCredentialStore::persistent(&state)?)
-        .build()?;
+        .directory(accounts);
+    let guichet = match env("GUICHET_REDIS_URL") {
+        Some(url) => {
+            let prefix = env("GUICHET_REDIS_PREFIX").unwrap_or_else(|| "guichet".into());
+            let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
+            let redis = match nodes.as_slice() {
+                [single] => RedisStore::connect(single, &prefix).await?,
+                cluster => RedisStore::connect_cluster(cluster, &prefix).await?,
+            };
+            tracing::info!(
+                ?redis,
+                "sessions, credentials, limits and the mail queue live in Redis"
+            );
+            builder.redis(redis)
+        }
+        None => builder.credential_store(MemoryCredentialStore::persistent(&state)?),
+    }
+    .build()?;
 
     let mut app = Router::new()
         .route("/", get(home))

@@ -1,0 +1,275 @@
+//! Several instances on one Redis behave as one process would, and Redis going away fails
+//! closed and comes back by itself. Each test starts its own `redis-server` or uses a shared
+//! one under a unique prefix.
+
+mod common;
+mod redis_server;
+mod smtp;
+
+use std::time::Duration;
+
+use common::*;
+use guichet::identity::CasePolicy;
+use guichet::limit::Rate;
+use guichet::mail::{Letter, LetterKind, SmtpMailer};
+use guichet::pages::Language;
+use guichet::store::redis::RedisStore;
+use guichet::store::MailQueue;
+use http::StatusCode;
+use redis_server::{unique_prefix, RedisServer};
+
+async fn store(url: &str, prefix: &str) -> RedisStore {
+    RedisStore::connect(url, prefix)
+        .await
+        .expect("a redis store")
+}
+
+/// An instance of the test portal on Redis `url` under `prefix`, with `tune` applied.
+async fn instance(url: &str, prefix: &str, tune: impl FnOnce(&mut guichet::Config)) -> Portal {
+    let redis = store(url, prefix).await;
+    Portal::with(tune, move |builder| builder.redis(redis)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_sessions_and_a_sign_out_on_one_ends_it_on_both() {
+    let server = redis_server::shared();
+    let prefix = unique_prefix("share");
+    let a = instance(&server.url(), &prefix, |_| {}).await;
+    let b = instance(&server.url(), &prefix, |_| {}).await;
+
+    let session = a.session_for(MARIE, MARIE_PW).await;
+    assert_eq!(
+        b.account_with(&session).await.status,
+        StatusCode::OK,
+        "B knows A's session"
+    );
+
+    let out = b.post("/auth/logout").session(&session).send().await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        a.account_with(&session).await.status,
+        StatusCode::UNAUTHORIZED,
+        "gone on A too"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_on_one_instance_ends_the_sessions_held_by_another() {
+    let server = redis_server::shared();
+    let prefix = unique_prefix("disable");
+    let a = instance(&server.url(), &prefix, |_| {}).await;
+    let b = instance(&server.url(), &prefix, |_| {}).await;
+    let session = b.session_for(LUC, LUC_PW).await;
+    a.guichet.disable(&code(LUC)).await.unwrap();
+    assert_eq!(
+        b.account_with(&session).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        b.sign_in(LUC, LUC_PW).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_are_shared_so_two_instances_admit_what_one_would() {
+    let server = redis_server::shared();
+    let prefix = unique_prefix("limits");
+    let tune = |c: &mut guichet::Config| c.sign_in.attempts_per_ip = Rate::per_minute(3);
+    let a = instance(&server.url(), &prefix, tune).await;
+    let b = instance(&server.url(), &prefix, tune).await;
+    assert_eq!(
+        a.sign_in(NOBODY, "x").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        b.sign_in(NOBODY, "x").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        a.sign_in(NOBODY, "x").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let fourth = b.sign_in(MARIE, MARIE_PW).await;
+    assert_eq!(fourth.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(fourth.retry_after().unwrap() >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_code_throttle_is_shared_and_a_success_anywhere_clears_it() {
+    let server = redis_server::shared();
+    let prefix = unique_prefix("throttle");
+    let tune = |c: &mut guichet::Config| c.sign_in.failures_per_code = Rate::per_hour(2);
+    let a = instance(&server.url(), &prefix, tune).await;
+    let b = instance(&server.url(), &prefix, tune).await;
+    a.sign_in(MARIE, "wrong").await;
+    assert_eq!(
+        b.sign_in(MARIE, MARIE_PW).await.status,
+        StatusCode::SEE_OTHER,
+        "one failure left"
+    );
+    a.sign_in(MARIE, "wrong").await;
+    b.sign_in(MARIE, "wrong").await;
+    assert_eq!(
+        a.sign_in(MARIE, MARIE_PW).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_going_away_fails_closed_and_service_resumes_without_a_restart() {
+    let mut server = RedisServer::start();
+    let portal = instance(&server.url(), &unique_prefix("fault"), |_| {}).await;
+    let session = portal.session_for(MARIE, MARIE_PW).await;
+    assert_eq!(portal.account_with(&session).await.status, StatusCode::OK);
+
+    server.kill();
+    let down = portal.account_with(&session).await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE, "never access");
+    assert!(down.retry_after().unwrap() >= 1);
+    let browser = portal
+        .get("/account")
+        .accept_html()
+        .session(&session)
+        .send()
+        .await;
+    assert_eq!(browser.status, StatusCode::SERVICE_UNAVAILABLE);
+    let public = portal.get("/").session(&session).send().await;
+    assert_eq!(public.status, StatusCode::OK);
+    assert_eq!(
+        public.text(),
+        "anonymous",
+        "public routes go on as anonymous"
+    );
+    assert_eq!(
+        portal.sign_in(MARIE, MARIE_PW).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    server.restart();
+    // The restarted server is empty: the session is gone, but the portal answers again.
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..50 {
+        status = portal.account_with(&session).await.status;
+        if status != StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let again = portal.session_for(MARIE, MARIE_PW).await;
+    assert_eq!(portal.account_with(&again).await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_letter_accepted_by_a_replica_that_died_is_delivered_by_another() {
+    let server = redis_server::shared();
+    let prefix = unique_prefix("mail");
+    let smtp = smtp::SmtpServer::start().await;
+    // The replica that accepted the request died before delivering: its letter waits in Redis.
+    let crashed = store(&server.url(), &prefix).await;
+    let letter = Letter {
+        kind: LetterKind::TemporaryPassword,
+        user_code: guichet::UserCode::parse(MARIE, CasePolicy::Insensitive).unwrap(),
+        language: Language::Fr,
+    };
+    assert!(crashed.push(&letter, 100).await.unwrap());
+
+    let url = smtp.url();
+    let redis = store(&server.url(), &prefix).await;
+    let survivor = Portal::with(
+        |_| {},
+        move |builder| {
+            builder
+                .redis(redis)
+                .mailer(SmtpMailer::from_url(&url).unwrap())
+        },
+    )
+    .await;
+    let mail = smtp.wait_for(1, Duration::from_secs(15)).await;
+    assert_eq!(mail.len(), 1, "the surviving replica delivered it");
+    assert_eq!(mail[0].to, ["marie@acme.example"]);
+    let mut waiting = usize::MAX;
+    for _ in 0..50 {
+        waiting = crashed.waiting().await.unwrap();
+        if waiting == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(waiting, 0, "delivered letters leave the queue");
+    drop(survivor);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_email_flow_works_end_to_end_on_redis_and_no_credential_rests_in_redis() {
+    let server = redis_server::shared();
+    let prefix = unique_prefix("flow");
+    let smtp = smtp::SmtpServer::start().await;
+    let url = smtp.url();
+    let redis = store(&server.url(), &prefix).await;
+    let portal = Portal::with(
+        |_| {},
+        move |builder| {
+            builder
+                .redis(redis)
+                .mailer(SmtpMailer::from_url(&url).unwrap())
+        },
+    )
+    .await;
+    portal
+        .post("/auth/password")
+        .form(&[("user_code", LUC)])
+        .send()
+        .await;
+    let text = smtp.wait_for(1, Duration::from_secs(15)).await[0].text();
+    let start = text.find("temporaire : ").unwrap() + "temporaire : ".len();
+    let temporary = &text[start..start + 24];
+
+    let dump = server
+        .cli(&["--scan", "--pattern", &format!("*{prefix}*")])
+        .unwrap_or_default();
+    for key in dump.lines() {
+        let value = server.cli(&["DUMP", key]).unwrap_or_default();
+        assert!(
+            !value.contains(temporary),
+            "the temporary password is stored only hashed ({key})"
+        );
+    }
+
+    let restricted = portal.sign_in(LUC, temporary).await;
+    assert_eq!(restricted.location(), Some("/auth/password/set"));
+    let chosen = portal
+        .post("/auth/password/set")
+        .session(&restricted.session())
+        .form(&[("password", "Redis-Partout-2026")])
+        .send()
+        .await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        portal.sign_in(LUC, "Redis-Partout-2026").await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn a_session_in_redis_takes_under_200_bytes() {
+    let server = redis_server::shared();
+    let prefix = unique_prefix("size");
+    let portal = instance(&server.url(), &prefix, |_| {}).await;
+    portal.session_for(MARIE, MARIE_PW).await;
+    let keys = server
+        .cli(&["--scan", "--pattern", &format!("{prefix}:s:*")])
+        .unwrap_or_default();
+    let key = keys.lines().next().expect("one session key");
+    // redis-cli prints binary keys escaped; MEMORY USAGE needs the raw key, so ask by pattern.
+    let usage: usize = server
+        .cli(&["--raw", "EVAL", "local k = redis.call('SCAN', 0, 'MATCH', ARGV[1], 'COUNT', 1000)[2][1] return redis.call('MEMORY', 'USAGE', k)", "0", &format!("{prefix}:s:*")])
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or(usize::MAX);
+    assert!(!key.is_empty());
+    println!("a session takes {usage} bytes in Redis (MEMORY USAGE)");
+    assert!(usage < 200, "{usage} bytes per session");
+}
