@@ -2,6 +2,8 @@
 //! DATA, RSET, NOOP, QUIT) for lettre to deliver to it, keeps what it receives, and can be
 //! stopped and started again on the same port to simulate an outage.
 
+#![allow(dead_code)] // each test binary uses its own part
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
