@@ -148,7 +148,9 @@ async fn signing_in_with_a_form_sends_the_browser_to_next_with_a_fresh_cookie() 
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
     assert_eq!(reply.location(), Some("/services/orders?page=2"));
     let cookie = reply.set_cookie(COOKIE).expect("a session cookie");
-    assert_eq!(cookie.value.len(), 43, "256 random bits in base64url");
+    let (id, code) = cookie.value.split_once('.').expect("id.user_code");
+    assert_eq!(id.len(), 43, "256 random bits in base64url");
+    assert_eq!(code, "QUNNRS0wMDE", "the user code, base64url");
     assert!(cookie.has("HttpOnly"), "{cookie:?}");
     assert_eq!(cookie.attribute("SameSite"), Some("Lax"));
     assert_eq!(cookie.attribute("Path"), Some("/"));

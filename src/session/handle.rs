@@ -9,7 +9,7 @@ use crate::config::CookieConfig;
 use crate::desk::Desk;
 use crate::error::StoreError;
 use crate::identity::{Account, Identity};
-use crate::session::{lifecycle, SessionId};
+use crate::session::{lifecycle, SessionCookie};
 
 /// The request's session, put into the request extensions by the [`SessionLayer`](super::SessionLayer).
 ///
@@ -21,7 +21,7 @@ pub struct Session(Arc<State>);
 struct State {
     desk: Arc<Desk>,
     cookies: Cookies,
-    id: Option<SessionId>,
+    cookie: Option<SessionCookie>,
     identity: OnceCell<Result<Option<Identity>, StoreError>>,
 }
 
@@ -29,18 +29,18 @@ impl Session {
     pub(crate) fn new(desk: Arc<Desk>, cookies: Cookies, headers: &HeaderMap) -> Self {
         let name = desk.config.cookies.name();
         let values = session_cookie_values(headers, name);
-        let id = match values.as_slice() {
+        let cookie = match values.as_slice() {
             [] => None,
-            [value] => SessionId::from_cookie(value),
+            [value] => SessionCookie::parse(value),
             // Several cookies of our name: one may have been planted (e.g. by a sibling
             // sub-domain). Trust none of them.
             _ => None,
         };
-        let unusable = id.is_none() && !values.is_empty();
+        let unusable = cookie.is_none() && !values.is_empty();
         let session = Self(Arc::new(State {
             desk,
             cookies,
-            id,
+            cookie,
             identity: OnceCell::new(),
         }));
         if unusable {
@@ -55,10 +55,10 @@ impl Session {
         self.0
             .identity
             .get_or_init(|| async {
-                let Some(id) = &self.0.id else {
+                let Some(cookie) = &self.0.cookie else {
                     return Ok(None);
                 };
-                let resolved = lifecycle::resolve(&self.0.desk, id).await;
+                let resolved = lifecycle::resolve(&self.0.desk, cookie).await;
                 if matches!(resolved, Ok(None)) {
                     self.clear_cookie();
                 }
@@ -80,13 +80,17 @@ impl Session {
         epoch: u64,
         restricted: bool,
     ) -> Result<(), StoreError> {
-        if let Some(old) = &self.0.id {
-            lifecycle::close(&self.0.desk, old).await?;
+        if let Some(old) = &self.0.cookie {
+            lifecycle::close(&self.0.desk, &old.id).await?;
         }
         let id = lifecycle::open(&self.0.desk, account, epoch, restricted).await?;
+        let value = SessionCookie {
+            id,
+            user_code: account.code.clone(),
+        };
         self.0
             .cookies
-            .add(cookie(&self.0.desk.config.cookies, id.to_cookie()));
+            .add(cookie(&self.0.desk.config.cookies, value.to_value()));
         Ok(())
     }
 
@@ -94,8 +98,8 @@ impl Session {
     /// cannot destroy it, the cookie is kept so that signing out can be tried again (a browser
     /// that forgot a session still alive on the server would give a false sense of safety).
     pub(crate) async fn end(&self) -> Result<(), StoreError> {
-        if let Some(id) = &self.0.id {
-            lifecycle::close(&self.0.desk, id).await?;
+        if let Some(old) = &self.0.cookie {
+            lifecycle::close(&self.0.desk, &old.id).await?;
         }
         self.clear_cookie();
         Ok(())
@@ -111,7 +115,7 @@ impl Session {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("has_cookie", &self.0.id.is_some())
+            .field("has_cookie", &self.0.cookie.is_some())
             .finish_non_exhaustive()
     }
 }

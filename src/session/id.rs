@@ -46,6 +46,58 @@ impl fmt::Debug for SessionId {
     }
 }
 
+/// The session cookie's value: the id, then `.`, then the user code (base64url).
+///
+/// Carrying the user code lets a request ask the session store and the credential store at
+/// the same time: with Redis, both questions travel together on the multiplexed connection, so
+/// an authenticated request costs one round trip. The code is no secret (it is printed on the
+/// welcome letter); the cookie is `HttpOnly`, and a session is only accepted if the stored
+/// record names the same code.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionCookie {
+    /// The session id.
+    pub id: SessionId,
+    /// Whose session the cookie claims to be.
+    pub user_code: crate::identity::UserCode,
+}
+
+impl SessionCookie {
+    /// Reads a cookie value; anything malformed is no session.
+    pub fn parse(value: &str) -> Option<Self> {
+        let (id, code) = value.split_once('.')?;
+        if code.len() > 4 * crate::identity::UserCode::MAX_CHARS * 2 {
+            return None;
+        }
+        let bytes = Base64UrlUnpadded::decode_vec(code).ok()?;
+        let code = std::str::from_utf8(&bytes).ok()?;
+        Some(Self {
+            id: SessionId::from_cookie(id)?,
+            user_code: crate::identity::UserCode::parse(
+                code,
+                crate::identity::CasePolicy::Sensitive,
+            )
+            .ok()?,
+        })
+    }
+
+    /// The cookie value.
+    pub fn to_value(&self) -> String {
+        format!(
+            "{}.{}",
+            self.id.to_cookie(),
+            Base64UrlUnpadded::encode_string(self.user_code.as_str().as_bytes())
+        )
+    }
+}
+
+impl fmt::Debug for SessionCookie {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionCookie")
+            .field("user_code", &self.user_code)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The hash of a [`SessionId`], under which stores keep the session.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionKey([u8; 32]);
@@ -91,6 +143,32 @@ mod tests {
             &"A".repeat(10_000),
         ] {
             assert!(SessionId::from_cookie(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_session_cookie_round_trips_and_malformed_ones_are_refused() {
+        let code =
+            crate::identity::UserCode::parse("ACME-001", crate::identity::CasePolicy::Insensitive)
+                .unwrap();
+        let cookie = SessionCookie {
+            id: SessionId::generate(),
+            user_code: code,
+        };
+        assert_eq!(
+            SessionCookie::parse(&cookie.to_value()),
+            Some(cookie.clone())
+        );
+        let id_only = cookie.id.to_cookie();
+        for bad in [
+            id_only.as_str(),
+            "x.y",
+            "",
+            ".",
+            &format!("{id_only}.%%%"),
+            &format!("{id_only}.{}", "A".repeat(10_000)),
+        ] {
+            assert!(SessionCookie::parse(bad).is_none(), "{bad:?}");
         }
     }
 

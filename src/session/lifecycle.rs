@@ -6,7 +6,7 @@ use crate::audit::{AuditEvent, ExpiryReason};
 use crate::desk::Desk;
 use crate::error::StoreError;
 use crate::identity::{Account, AccountStatus, Identity};
-use crate::session::{unix_now, SessionId, SessionRecord};
+use crate::session::{unix_now, SessionCookie, SessionId, SessionRecord};
 
 /// Opens a new session for `account` under its current `epoch` and returns the id to send
 /// in the cookie. A key collision (never expected with 256 bits) is retried with a new id.
@@ -41,15 +41,27 @@ pub(crate) async fn close(desk: &Desk, id: &SessionId) -> Result<(), StoreError>
     desk.sessions.destroy(&id.key()).await
 }
 
-/// Who holds this session id, if it is alive. A dead session is destroyed and audited.
-pub(crate) async fn resolve(desk: &Desk, id: &SessionId) -> Result<Option<Identity>, StoreError> {
-    let key = id.key();
-    let Some(record) = desk.sessions.load(&key).await? else {
+/// Who holds this session, if it is alive. A dead session is destroyed and audited.
+///
+/// The three questions (the session, the account, its credential state) are asked at once,
+/// since the cookie names the user code: on a multiplexed Redis connection they share one
+/// round trip. The session only counts if its record names the cookie's user code.
+pub(crate) async fn resolve(
+    desk: &Desk,
+    cookie: &SessionCookie,
+) -> Result<Option<Identity>, StoreError> {
+    let key = cookie.id.key();
+    let code = &cookie.user_code;
+    let (record, account, credentials) = tokio::join!(
+        desk.sessions.load(&key),
+        desk.directory.account(code),
+        desk.credentials.credentials(code)
+    );
+    let Some(record) = record?.filter(|r| r.user_code == *code) else {
         return Ok(None);
     };
+    let (account, credentials) = (account?, credentials?);
     let now = unix_now();
-    let account = desk.directory.account(&record.user_code).await?;
-    let credentials = desk.credentials.credentials(&record.user_code).await?;
     let outcome = match account {
         None => Err(ExpiryReason::AccountGone),
         Some(account) => judge(

@@ -28,7 +28,7 @@ mod record;
 mod extract;
 
 pub use handle::Session;
-pub use id::{SessionId, SessionKey};
+pub use id::{SessionCookie, SessionId, SessionKey};
 pub use layer::{SessionLayer, SessionService};
 pub use record::SessionRecord;
 

@@ -582,8 +582,30 @@ impl SetCookie {
     }
 }
 
-/// A 43-character base64url value that looks exactly like a session id but was never issued.
+/// A cookie value that looks exactly like a session cookie for Marie (a well-formed id, her
+/// user code) but was never issued.
 pub fn forged_session_id() -> String {
+    format!("{}.{}", forged_id(), base64url(MARIE))
+}
+
+fn base64url(text: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// A 43-character base64url value that looks exactly like a session id but was never issued.
+fn forged_id() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut seed = SystemTime::now()
@@ -602,8 +624,8 @@ pub fn forged_session_id() -> String {
     // must leave the 2 spare bits at zero to be a canonical encoding of 32 bytes.
     value.push('A');
     assert!(
-        guichet::session::SessionId::from_cookie(&value).is_some(),
-        "the forged value must be a well-formed id, or the test proves nothing"
+        guichet::session::SessionCookie::parse(&format!("{value}.{}", base64url(MARIE))).is_some(),
+        "the forged value must be a well-formed cookie, or the test proves nothing"
     );
     value
 }
