@@ -81,7 +81,14 @@ pub(crate) async fn resolve(
                     last_seen: now,
                     ..record.clone()
                 };
-                desk.sessions.touch(&key, &used, ttl).await?;
+                // Off the request path: the request already has its answer, and a lost touch
+                // only shortens the session by what the next request writes back.
+                let sessions = std::sync::Arc::clone(&desk.sessions);
+                tokio::spawn(async move {
+                    if let Err(error) = sessions.touch(&key, &used, ttl).await {
+                        tracing::warn!(target: "guichet", %error, "could not record a session's last use");
+                    }
+                });
             }
             Ok(Some(Identity::new(account, record.restricted)))
         }

@@ -8,8 +8,8 @@
 //! * A session ends after `idle_timeout` without use, `absolute_timeout` after sign-in, at
 //!   sign-out (server side: a replayed cookie finds nothing), and as soon as its account is
 //!   disabled or its credential epoch moves.
-//! * The last use is written back at most every quarter of the idle timeout, so an
-//!   authenticated request is normally one store read. The idle timeout is therefore enforced
+//! * The last use is written back at most every quarter of the idle timeout, and then off the
+//!   request path, so an authenticated request is one store read (one round trip on Redis). The idle timeout is therefore enforced
 //!   with that granularity: a session can live up to `idle_timeout` after its last *recorded*
 //!   use.
 //! * Resolution is lazy: a request that never asks who is signed in costs no store access.
