@@ -14,7 +14,7 @@ use crate::error::Refusal;
 use crate::pages::{CancelPage, Language, Messages};
 use crate::respond::{self, Body};
 
-use super::{form, origin, password};
+use super::{form, origin, password, RequestBody};
 
 const FIELDS: &[&str] = &["code", "token"];
 
@@ -41,8 +41,7 @@ pub(crate) async fn submit<B>(
     body: B,
 ) -> Result<Response<Body>, Refusal>
 where
-    B: http_body::Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: RequestBody,
 {
     origin::check(&parts.headers, &parts.uri)?;
     let fields = form::read(&parts.headers, body, FIELDS).await?;

@@ -18,7 +18,7 @@ use crate::password::temporary;
 use crate::respond::{self, Body};
 use crate::session::Session;
 
-use super::{form, origin};
+use super::{form, origin, RequestBody};
 
 /// The shortest password a person may choose (NIST SP 800-63B's minimum).
 const MIN_CHARS: usize = 8;
@@ -104,8 +104,7 @@ pub(crate) async fn submit<B>(
     body: B,
 ) -> Result<Response<Body>, Refusal>
 where
-    B: http_body::Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: RequestBody,
 {
     origin::check(&parts.headers, &parts.uri)?;
     let identity = match restricted(desk, session, parts).await {

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::HeaderMap;
 use http_body_util::{BodyExt, Limited};
 
+use super::RequestBody;
 use crate::error::Refusal;
 use crate::identity::{CasePolicy, UserCode, UserCodeError};
 use crate::password::{Hasher, Password, PasswordError};
@@ -98,8 +99,7 @@ pub(crate) async fn read<B>(
     wanted: &[&'static str],
 ) -> Result<Fields, Refusal>
 where
-    B: http_body::Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: RequestBody,
 {
     let kind = content_kind(headers)?;
     let declared = headers
@@ -141,8 +141,7 @@ fn content_kind(headers: &HeaderMap) -> Result<Kind, Refusal> {
 
 async fn collect<B>(body: B) -> Result<Bytes, Refusal>
 where
-    B: http_body::Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: RequestBody,
 {
     match Limited::new(body, MAX_BODY).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),

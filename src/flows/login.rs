@@ -25,7 +25,7 @@ use crate::password::{temporary, Password, Verification};
 use crate::respond::{self, Body};
 use crate::session::{unix_now, Session};
 
-use super::{form, origin, urlencode};
+use super::{form, origin, urlencode, RequestBody};
 
 /// The sign-in page; keeps a valid `?next=`.
 pub(crate) fn page(desk: &Desk, parts: &Parts) -> Result<Response<Body>, Refusal> {
@@ -76,8 +76,7 @@ pub(crate) async fn submit<B>(
     body: B,
 ) -> Result<Response<Body>, Refusal>
 where
-    B: http_body::Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: RequestBody,
 {
     origin::check(&parts.headers, &parts.uri)?;
     let fields = form::read(&parts.headers, body, &["user_code", "password", "next"]).await?;

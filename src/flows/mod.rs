@@ -25,6 +25,14 @@ mod password;
 
 pub(crate) use next::from_uri as next_from_uri;
 
+/// A request body the flows can read: any `http_body::Body` whose error can be boxed.
+pub(crate) trait RequestBody:
+    http_body::Body<Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+{
+}
+
+impl<B: http_body::Body<Error: Into<Box<dyn std::error::Error + Send + Sync>>>> RequestBody for B {}
+
 /// Percent-encodes a query value (leaving `-`, `_`, `.` readable).
 pub(crate) fn urlencode(text: &str) -> String {
     const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
@@ -143,8 +151,7 @@ where
 
 async fn dispatch<B>(desk: Arc<Desk>, request: Request<B>) -> Response<Body>
 where
-    B: http_body::Body + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: RequestBody + Send + 'static,
 {
     let route = route_path(&desk, &request).and_then(Route::find);
     let Some(session) = request.extensions().get::<Session>().cloned() else {

@@ -19,7 +19,7 @@ use crate::limit::{client_ip, Limit};
 use crate::pages::{FormPage, Language, Messages, NoticePage};
 use crate::respond::{self, Body};
 
-use super::{form, origin};
+use super::{form, origin, RequestBody};
 
 /// The request page, with the FAQ's shared-inbox warning.
 pub(crate) fn page(desk: &Desk, parts: &Parts) -> Response<Body> {
@@ -54,8 +54,7 @@ pub(crate) async fn submit<B>(
     body: B,
 ) -> Result<Response<Body>, Refusal>
 where
-    B: http_body::Body,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: RequestBody,
 {
     origin::check(&parts.headers, &parts.uri)?;
     let fields = form::read(&parts.headers, body, &["user_code"]).await?;
