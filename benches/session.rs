@@ -11,6 +11,8 @@
 //!   connection, `GET /account` (guarded) against `GET /bare` (no guichet layer), same server,
 //!   same cookie and headers. This is the ratio behind the "guarded ≥ 0.95 × bare" target.
 //!
+//! Client and server share one current-thread tokio runtime (see [`runtime`]).
+//!
 //! The machine this runs on is shared and noisy, so after criterion's own (sequential) figures
 //! the bench prints a table measured side by side: rounds that alternate guarded and bare
 //! batches (ABBA order), reporting the median of the per-round ratios. Those ratios are the
@@ -31,7 +33,7 @@ use guichet::config::Config;
 use guichet::identity::CasePolicy;
 use guichet::limit::PeerAddr;
 use guichet::password::Hasher;
-use guichet::session::{SessionCookie, SessionRecord};
+use guichet::session::{SessionCookie, SessionId, SessionRecord};
 use guichet::store::memory::{AccountsFile, MemorySessionStore};
 use guichet::store::SessionStore;
 use guichet::{Guichet, RequireAuth, UserCode};
@@ -209,9 +211,13 @@ async fn over_http(client: &mut Client, path: &'static str, cookie: &HeaderValue
         .len()
 }
 
+/// One thread for client, server and handler: on a small virtual machine, a request that
+/// hops between threads pays wake-up latencies (futex, inter-processor interrupt) that vary
+/// from run to run by more than guichet's whole cost. On one thread every microsecond measured
+/// is work done (client + kernel loopback + server), so the ratio is stable. The load
+/// generator (`scripts/load.sh`) measures the multi-threaded, many-connection case.
 fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime")
@@ -432,7 +438,13 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
         println!("| {part} | {ns:.0} |");
     }
     println!();
-    println!("command: cargo bench --bench session");
+    println!(
+        "command: cargo bench --bench session (1-minute load average at the end: {})",
+        std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+            .unwrap_or_else(|| "?".into())
+    );
     if !full {
         println!("(smoke run: figures above are not measurements)");
     }
@@ -477,6 +489,11 @@ async fn components(fixture: &Fixture, n: u32) -> Vec<(&'static str, f64)> {
         median(&mut runs)
     }
     let decode = time(n, || SessionCookie::parse(std::hint::black_box(&value)));
+    let id_part = value.split_once('.').map_or(value.as_str(), |(id, _)| id);
+    let id_only = time(n, || SessionId::from_cookie(std::hint::black_box(id_part)));
+    let code_only = time(n, || {
+        UserCode::parse(std::hint::black_box(CODE), CasePolicy::Sensitive)
+    });
     let hash = time(n, || std::hint::black_box(&id).key());
     let mut runs = Vec::new();
     for _ in 0..5 {
@@ -490,6 +507,11 @@ async fn components(fixture: &Fixture, n: u32) -> Vec<(&'static str, f64)> {
         (
             "`SessionCookie::parse` (base64ct decode of id and user code)",
             decode,
+        ),
+        ("… of which `SessionId::from_cookie` (43 chars)", id_only),
+        (
+            "… of which `UserCode::parse` (NFKC, `BENCH-001`)",
+            code_only,
         ),
         ("`SessionId::key` (BLAKE2b-256 of 32 bytes)", hash),
         (

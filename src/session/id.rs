@@ -68,8 +68,9 @@ impl SessionCookie {
         if code.len() > 4 * crate::identity::UserCode::MAX_CHARS * 2 {
             return None;
         }
-        let bytes = Base64UrlUnpadded::decode_vec(code).ok()?;
-        let code = std::str::from_utf8(&bytes).ok()?;
+        let mut buffer = [0u8; 4 * crate::identity::UserCode::MAX_CHARS];
+        let bytes = Base64UrlUnpadded::decode(code, &mut buffer).ok()?;
+        let code = std::str::from_utf8(bytes).ok()?;
         Some(Self {
             id: SessionId::from_cookie(id)?,
             user_code: crate::identity::UserCode::parse(
