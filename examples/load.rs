@@ -273,7 +273,12 @@ async fn start_portal(
     // The flood signs in from one address: lift the per-IP limit, which would otherwise be
     // what is measured.
     let config = dir.join("config.toml");
-    std::fs::write(&config, "[sign_in]\nattempts_per_ip = \"100000/minute\"\n")?;
+    std::fs::write(
+        &config,
+        "[sign_in]\nattempts_per_ip = \"100000/minute\"\n\
+         [credential_requests]\nper_ip = \"100000/hour\"\nper_user_code = \"1000/hour\"\n\
+         per_email = \"1000/hour\"\nglobal = \"100000/hour\"\n",
+    )?;
     let mut command = Command::new(binary);
     command
         .env("GUICHET_ADDR", addr.to_string())
@@ -393,6 +398,16 @@ fn get(path: &'static str, cookie: Option<&HeaderValue>) -> Request<Full<Bytes>>
     builder.body(Full::default()).expect("a valid request")
 }
 
+/// "Email me my password" for `code`.
+fn password_request(code: &str) -> Request<Full<Bytes>> {
+    Request::post("/auth/password")
+        .header(HOST, "127.0.0.1")
+        .header(ACCEPT, "application/json")
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Full::from(format!("user_code={code}")))
+        .expect("a valid request")
+}
+
 fn sign_in(code: &str, password: &str) -> Request<Full<Bytes>> {
     Request::post("/auth/login")
         .header(HOST, "127.0.0.1")
@@ -502,8 +517,9 @@ async fn write_accounts(path: &Path, leak_pairs: usize) -> Result<Accounts> {
         let hash = hasher.hash(&hasher.password(&account.password)?).await?;
         text.push_str(&format!(
             "\n[[account]]\ncode = \"{code}\"\nname = \"Load {code}\"\nclient = \"load\"\n\
-             services = [\"collection\"]\npassword_hash = \"{hash}\"\n",
-            code = account.code
+             email = \"{mailbox}@load.example\"\nservices = [\"collection\"]\npassword_hash = \"{hash}\"\n",
+            code = account.code,
+            mailbox = account.code.to_lowercase()
         ));
     }
     std::fs::write(path, text)?;
@@ -886,6 +902,31 @@ async fn run(plan: &Plan, portal_binary: &Path, quick: bool, redis: Option<&str>
             }
         }
     }
+    // g: "email me my password", known vs unknown code. Requests are spaced out so each is
+    // timed alone, as a prober would see it; the known code's issuing work (a hash, an email)
+    // runs after the answer.
+    progress("g: credential requests, known vs unknown code");
+    let (mut request_known_ms, mut request_unknown_ms) = (vec![], vec![]);
+    for (i, known) in accounts.wrong.iter().enumerate() {
+        let mut order = [(true, format!("NONE-R{i:02}")), (false, known.code.clone())];
+        if i % 2 == 1 {
+            order.reverse();
+        }
+        for (is_unknown, code) in order {
+            let start = Instant::now();
+            let reply = send(&mut leak_conn, password_request(&code)).await?;
+            let took = ms(start.elapsed());
+            if reply.status != StatusCode::OK {
+                return Err(format!("g: a credential request answered {}", reply.status).into());
+            }
+            if is_unknown {
+                request_unknown_ms.push(took);
+            } else {
+                request_known_ms.push(took);
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
     drop(leak_conn);
     let log = portal.log.clone();
     drop(portal);
@@ -964,6 +1005,14 @@ async fn run(plan: &Plan, portal_binary: &Path, quick: bool, redis: Option<&str>
         median(&unknown_ms),
         median(&wrong_ms),
         verdict((leak_ratio - 1.0).abs() <= 0.05)
+    );
+    let request_ratio = median(&request_unknown_ms) / median(&request_known_ms);
+    println!(
+        "| g | \"email me my password\" answer time, unknown ÷ known code ({} each, alternating, spaced) | **{request_ratio:.3}** ({:.3} ms vs {:.3} ms median) | — | 1.00 ± 0.05 | {} |",
+        request_unknown_ms.len(),
+        median(&request_unknown_ms),
+        median(&request_known_ms),
+        verdict((request_ratio - 1.0).abs() <= 0.05)
     );
     println!(
         "| f | bytes per idle session in `MemorySessionStore` ({} sessions, live-byte delta) | **{per_session:.0} B** | {PEER_F} | < 400 B | {} |",
