@@ -13,6 +13,7 @@
 //! | `GUICHET_MAIL_FROM` | `Guichet <no-reply@localhost>` | the `From` of emails |
 //! | `GUICHET_REDIS_URL` | unset: memory stores | Redis URL; all stores and limits go to Redis. Several URLs separated by commas: the nodes of a Redis Cluster |
 //! | `GUICHET_REDIS_PREFIX` | `guichet` | the prefix of every Redis key |
+//! | `GUICHET_REDIS_CACHE` | unset | `1`: Redis 6+ client-side caching (RESP3 tracking; single server only) |
 //! | `GUICHET_INSECURE_COOKIES` | unset | `1` drops `Secure` for plain-http local use |
 //! | `GUICHET_STATE` | `./guichet-state.json` | without Redis: where run-time credential state (rehashed passwords, disabled accounts, epochs) survives restarts |
 //! | `GUICHET_BASE_URL` | `http://{GUICHET_ADDR}` | the public origin links in emails are built from |
@@ -101,6 +102,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let prefix = env("GUICHET_REDIS_PREFIX").unwrap_or_else(|| "guichet".into());
             let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
             let redis = match nodes.as_slice() {
+                [single] if env("GUICHET_REDIS_CACHE").as_deref() == Some("1") => {
+                    RedisStore::connect_caching(single, &prefix).await?
+                }
                 [single] => RedisStore::connect(single, &prefix).await?,
                 cluster => RedisStore::connect_cluster(cluster, &prefix).await?,
             };

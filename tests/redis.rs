@@ -53,6 +53,77 @@ async fn two_instances_share_sessions_and_a_sign_out_on_one_ends_it_on_both() {
     );
 }
 
+/// Two instances with client-side caching: the session is read from process memory after the
+/// first request, and a sign-out on the other instance still ends it at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_client_side_caching_a_sign_out_elsewhere_still_takes_effect_at_once() {
+    let server = redis_server::shared();
+    let prefix = unique_prefix("cache");
+    let cached = |url: String, prefix: String| async move {
+        let redis = RedisStore::connect_caching(&url, &prefix)
+            .await
+            .expect("a caching store");
+        Portal::with(|_| {}, move |builder| builder.redis(redis)).await
+    };
+    let a = cached(server.url(), prefix.clone()).await;
+    let b = cached(server.url(), prefix.clone()).await;
+    let session = a.session_for(MARIE, MARIE_PW).await;
+    for _ in 0..5 {
+        assert_eq!(a.account_with(&session).await.status, StatusCode::OK);
+        assert_eq!(b.account_with(&session).await.status, StatusCode::OK);
+    }
+    assert_eq!(
+        b.post("/auth/logout").session(&session).send().await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        a.account_with(&session).await.status,
+        StatusCode::UNAUTHORIZED,
+        "A's cache was invalidated"
+    );
+
+    let luc = b.session_for(LUC, LUC_PW).await;
+    for _ in 0..3 {
+        assert_eq!(a.account_with(&luc).await.status, StatusCode::OK);
+    }
+    b.guichet.sign_out_everywhere(&code(LUC)).await.unwrap();
+    assert_eq!(
+        a.account_with(&luc).await.status,
+        StatusCode::UNAUTHORIZED,
+        "the epoch moved everywhere at once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_client_side_caching_redis_going_away_still_fails_closed() {
+    let mut server = RedisServer::start();
+    let redis = RedisStore::connect_caching(&server.url(), &unique_prefix("cachefault"))
+        .await
+        .unwrap();
+    let portal = Portal::with(|_| {}, move |builder| builder.redis(redis)).await;
+    let session = portal.session_for(MARIE, MARIE_PW).await;
+    assert_eq!(portal.account_with(&session).await.status, StatusCode::OK);
+    server.kill();
+    assert_eq!(
+        portal.account_with(&session).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    server.restart();
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..50 {
+        status = portal.account_with(&session).await.status;
+        if status != StatusCode::SERVICE_UNAVAILABLE {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the emptied server is believed, not the cache"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disabling_on_one_instance_ends_the_sessions_held_by_another() {
     let server = redis_server::shared();

@@ -86,14 +86,33 @@ impl RedisStore {
     /// Redis is up, and fails closed until then.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
         let client = redis::Client::open(url).map_err(StoreError::new)?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(TIMEOUT))
-            .set_response_timeout(Some(TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
+        let config = Self::manager_config();
         let manager =
             ConnectionManager::new_lazy_with_config(client, config).map_err(StoreError::new)?;
         Ok(Self::with(Connection::Single(manager), prefix))
+    }
+
+    /// Like [`connect`](Self::connect), with Redis 6+ server-assisted client-side caching
+    /// (RESP3 `CLIENT TRACKING`): repeated reads (a session, an account's credential state)
+    /// are served from process memory, and Redis tells every replica the moment a key it
+    /// cached changes, so a sign-out or a disable on any replica still takes effect at once.
+    /// The redis crate marks this support experimental.
+    pub async fn connect_caching(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let url = format!("{url}{separator}protocol=resp3");
+        let client = redis::Client::open(url.as_str()).map_err(StoreError::new)?;
+        let config = Self::manager_config().set_cache_config(redis::caching::CacheConfig::new());
+        let manager =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(StoreError::new)?;
+        Ok(Self::with(Connection::Single(manager), prefix))
+    }
+
+    fn manager_config() -> ConnectionManagerConfig {
+        ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500))
     }
 
     /// Connects to a Redis Cluster through any of its nodes.
