@@ -291,6 +291,9 @@ async fn start_portal(
         .env_remove("GUICHET_REDIS_URL")
         .env_remove("GUICHET_SMTP_URL");
     if let Some(url) = redis {
+        if std::env::args().any(|a| a == "--cache") {
+            command.env("GUICHET_REDIS_CACHE", "1");
+        }
         command.env("GUICHET_REDIS_URL", url).env(
             "GUICHET_REDIS_PREFIX",
             format!("load{}", std::process::id()),
@@ -768,11 +771,14 @@ fn rss_sampler(pid: u32, stop: Arc<std::sync::atomic::AtomicBool>) -> tokio::tas
 // The run.
 
 async fn run(plan: &Plan, portal_binary: &Path, quick: bool, redis: Option<&str>) -> Result<()> {
-    let command = match (quick, redis.is_some()) {
-        (true, false) => "scripts/load.sh --quick",
-        (false, false) => "scripts/load.sh",
-        (true, true) => "scripts/load.sh --quick --redis",
-        (false, true) => "scripts/load.sh --redis",
+    let cache = std::env::args().any(|a| a == "--cache");
+    let command = match (quick, redis.is_some(), cache) {
+        (true, false, _) => "scripts/load.sh --quick",
+        (false, false, _) => "scripts/load.sh",
+        (true, true, false) => "scripts/load.sh --quick --redis",
+        (false, true, false) => "scripts/load.sh --redis",
+        (true, true, true) => "scripts/load.sh --quick --redis --cache",
+        (false, true, true) => "scripts/load.sh --redis --cache",
     };
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let permits = PasswordConfig::default().permits();

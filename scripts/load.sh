@@ -6,6 +6,7 @@
 #
 #   scripts/load.sh                   # the full run, memory stores
 #   scripts/load.sh --redis           # the same with every store in a throw-away redis-server
+#   scripts/load.sh --redis --cache   # ... with Redis client-side caching (RESP3 tracking)
 #   scripts/load.sh --quick [--redis] # short phases: checks that the tool works, figures are rough
 set -euo pipefail
 cd "$(dirname "$0")/.."
