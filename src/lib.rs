@@ -33,7 +33,7 @@
 //! | --- | --- |
 //! | [`config`] | policies with safe defaults, serde-loadable, validated at build time |
 //! | [`identity`] | [`UserCode`] normalisation, [`Email`], [`Account`], [`Client`], the request's [`Identity`] |
-//! | [`password`] | argon2id hash/verify on the blocking pool, bounded permits and memory, dummy verify, rehash |
+//! | [`password`] | argon2id hash/verify on dedicated low-priority threads, bounded permits and memory, dummy verify, rehash |
 //! | [`session`] | session ids, the stored record, lifecycle rules, the [`SessionLayer`] and the lazy [`Session`] |
 //! | [`guard`] | [`RequireAuth`], [`RequireService`], and how refusals are answered ([`Deny`]) |
 //! | [`flows`] | the built-in routes: `/auth/login`, `/auth/logout` |
@@ -54,8 +54,8 @@
 //!   full argon2 verification against a dummy hash, and gets the same body as a wrong password.
 //! * **No secret at rest in clear.** Stores see a BLAKE2b hash of the session id, never the id;
 //!   passwords only as argon2id PHC strings.
-//! * **Hashing never starves the runtime.** argon2 runs on the blocking pool behind a semaphore
-//!   (one less than the cores by default), each permit reusing one memory block, with a bounded
+//! * **Hashing never starves the runtime.** argon2 runs on dedicated threads (one less than the
+//!   cores by default) below normal priority, each reusing one memory block, with a bounded
 //!   queue; a sign-in flood costs bounded memory and leaves other requests fast.
 //! * **Generic over bodies.** Layers work on any `http::Request<B>`, so plain hyper works
 //!   (`examples/hyper.rs`); axum extractors come with the default `axum` feature.

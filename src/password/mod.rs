@@ -1,8 +1,9 @@
 //! Passwords: argon2id hashing and verification, off the async runtime and bounded.
 //!
-//! * **Off the runtime.** Every hash runs on tokio's blocking pool, behind a semaphore sized by
-//!   [`PasswordConfig::permits`]: a sign-in flood queues for a permit instead of starving the
-//!   worker threads that serve every other request.
+//! * **Off the runtime.** Every hash runs on one of [`PasswordConfig::permits`] dedicated
+//!   hashing threads, below normal priority (nice 10): a sign-in flood queues for them instead
+//!   of starving the worker threads that serve every other request, and when both want the
+//!   same core, the runtime wins.
 //! * **Bounded memory.** Each permit reuses one argon2 memory block (19 MiB at OWASP settings)
 //!   from a pool, through `hash_password_into_with_memory`. Allocating a fresh block per hash
 //!   lets the allocator keep every block it ever handed out, and a flood then costs gigabytes.
@@ -15,14 +16,12 @@
 
 pub mod temporary;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
-use tokio::sync::Semaphore;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::config::PasswordConfig;
@@ -94,7 +93,7 @@ pub enum HashingError {
     /// Too many sign-ins are already waiting for a hashing permit.
     #[error("too many password checks waiting")]
     Busy,
-    /// The blocking pool failed (runtime shutting down).
+    /// The hashing threads are gone (could not be started, or shutting down).
     #[error("password hashing failed")]
     Failed,
 }
@@ -107,9 +106,7 @@ pub struct Hasher {
 
 struct HasherInner {
     params: Params,
-    permits: Semaphore,
-    queue_limit: usize,
-    waiting: AtomicUsize,
+    jobs: mpsc::SyncSender<Job>,
     blocks: Mutex<Vec<Vec<Block>>>,
     dummy: String,
     max_bytes: usize,
@@ -132,9 +129,7 @@ impl Hasher {
         Self {
             inner: Arc::new(HasherInner {
                 params,
-                permits: Semaphore::new(permits),
-                queue_limit: permits * config.queue_per_permit,
-                waiting: AtomicUsize::new(0),
+                jobs: start_workers(permits, permits * config.queue_per_permit),
                 blocks: Mutex::new(Vec::new()),
                 dummy,
                 max_bytes: config.max_bytes,
@@ -215,18 +210,61 @@ impl Hasher {
         &self,
         work: impl FnOnce(&HasherInner) -> Result<T, HashingError> + Send + 'static,
     ) -> Result<T, HashingError> {
-        let inner = &self.inner;
-        if inner.waiting.fetch_add(1, Ordering::AcqRel) >= inner.queue_limit {
-            inner.waiting.fetch_sub(1, Ordering::AcqRel);
-            return Err(HashingError::Busy);
-        }
-        let permit = inner.permits.acquire().await;
-        inner.waiting.fetch_sub(1, Ordering::AcqRel);
-        let _permit = permit.map_err(|_| HashingError::Failed)?;
+        let (answer, answered) = tokio::sync::oneshot::channel();
         let shared = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || work(&shared))
-            .await
-            .map_err(|_| HashingError::Failed)?
+        let job: Job = Box::new(move || {
+            let _ = answer.send(work(&shared));
+        });
+        self.inner.jobs.try_send(job).map_err(|error| match error {
+            mpsc::TrySendError::Full(_) => HashingError::Busy,
+            mpsc::TrySendError::Disconnected(_) => HashingError::Failed,
+        })?;
+        answered.await.map_err(|_| HashingError::Failed)?
+    }
+}
+
+/// One hash (or verification) to run on a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Starts `permits` hashing threads fed by a queue of at most `queue` waiting jobs. They run
+/// below normal priority (nice 10 on Linux; lowering needs no privilege), so that on a small
+/// machine the async runtime's workers win the CPU whenever both want it: a sign-in flood
+/// slows sign-ins, not every other request. They stop when the last `Hasher` clone is dropped.
+fn start_workers(permits: usize, queue: usize) -> mpsc::SyncSender<Job> {
+    let (jobs, waiting) = mpsc::sync_channel::<Job>(queue);
+    let waiting = Arc::new(Mutex::new(waiting));
+    for n in 0..permits {
+        let waiting = Arc::clone(&waiting);
+        let spawned = std::thread::Builder::new()
+            .name(format!("guichet-argon2-{n}"))
+            .spawn(move || {
+                lower_priority();
+                loop {
+                    let job = match waiting.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::error!(target: "guichet", %error, "could not start a password hashing thread");
+        }
+    }
+    jobs
+}
+
+/// Nice 10: a tenth of the CPU against a busy normal-priority thread, never starved.
+fn lower_priority() {
+    let nice_10 = thread_priority::ThreadPriorityValue::try_from(24u8)
+        .map(thread_priority::ThreadPriority::Crossplatform);
+    if let Ok(priority) = nice_10 {
+        if let Err(error) = thread_priority::set_current_thread_priority(priority) {
+            tracing::debug!(target: "guichet", ?error, "hashing thread keeps its priority");
+        }
     }
 }
 
