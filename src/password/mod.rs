@@ -259,7 +259,7 @@ fn start_workers(permits: usize, queue: usize) -> mpsc::SyncSender<Job> {
 
 /// Nice 10: a tenth of the CPU against a busy normal-priority thread, never starved.
 fn lower_priority() {
-    let nice_10 = thread_priority::ThreadPriorityValue::try_from(24u8)
+    let nice_10 = thread_priority::ThreadPriorityValue::try_from(23u8)
         .map(thread_priority::ThreadPriority::Crossplatform);
     if let Ok(priority) = nice_10 {
         if let Err(error) = thread_priority::set_current_thread_priority(priority) {
