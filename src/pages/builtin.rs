@@ -118,7 +118,7 @@ impl Pages for BuiltinPages {
             warning = escape(m.shared_inbox_warning),
             action = escape(page.action),
             label = escape(m.user_code_label),
-            submit = escape(m.submit),
+            submit = escape(m.send),
             sign_in = escape(page.sign_in),
             back = escape(m.back_to_sign_in),
         );

@@ -36,6 +36,8 @@ pub struct Messages {
     pub send_password: &'static str,
     /// What "email me my password" does.
     pub password_request_intro: &'static str,
+    /// The button of "email me my password" (the FAQ's ENTRER in French).
+    pub send: &'static str,
     /// The FAQ's shared-inbox warning.
     pub shared_inbox_warning: &'static str,
     /// The heading after a credential request.
@@ -136,6 +138,7 @@ static FR: Messages = Messages {
     password_must_be_set: "Veuillez d'abord choisir votre mot de passe.",
     missing_service: "Vous n'êtes pas abonné(e) à ce service. Communiquez avec le service à la clientèle.",
     send_password: "Envoyez-moi mon mot de passe par courriel SVP",
+    send: "ENTRER",
     password_request_intro: "Inscrivez votre code d'utilisateur et cliquez sur ENTRER : un mot de passe temporaire sera envoyé à l'adresse de courriel inscrite à votre dossier-client.",
     shared_inbox_warning: "Si vous avez une adresse courriel partagée, nous recommandons de ne pas demander votre mot de passe par courriel puisque ceci compromet la SÉCURITÉ. Veuillez communiquer avec le service à la clientèle pour l'obtenir verbalement.",
     password_requested_title: "Demande reçue",
@@ -187,6 +190,7 @@ static EN: Messages = Messages {
     password_must_be_set: "Please choose your password first.",
     missing_service: "You do not subscribe to this service. Contact customer service.",
     send_password: "Email me my password",
+    send: "SEND",
     password_request_intro: "Enter your user code and press SEND: a temporary password will be sent to the email address on your client file.",
     shared_inbox_warning: "If your email address is shared with others, we recommend not asking for your password by email, as this compromises SECURITY. Please call customer service to get it verbally.",
     password_requested_title: "Request received",
