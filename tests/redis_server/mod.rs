@@ -82,8 +82,10 @@ impl RedisServer {
     fn run(&mut self) {
         let watchdog = format!(
             "redis-server \"$@\" & r=$!; trap 'kill $r 2>/dev/null; wait $r; exit 0' TERM; \
-             while kill -0 {} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.3; done; kill $r 2>/dev/null; wait $r",
-            std::process::id()
+             while kill -0 {pid} 2>/dev/null && kill -0 $r 2>/dev/null; do sleep 0.3; done; kill $r 2>/dev/null; wait $r; \
+             kill -0 {pid} 2>/dev/null || rm -rf '{dir}'",
+            pid = std::process::id(),
+            dir = self.dir.display()
         );
         let child = Command::new("sh")
             .arg("-c")
