@@ -26,7 +26,7 @@ use crate::audit::{AuditEvent, WithheldReason};
 use crate::config::SharedInboxPolicy;
 use crate::desk::Desk;
 use crate::error::StoreError;
-use crate::identity::{AccountStatus, UserCode};
+use crate::identity::{Account, AccountStatus, Email, UserCode};
 use crate::inbox;
 use crate::limit::Limit;
 use crate::mail::templates::{self, TemporaryPasswordEmail};
@@ -34,7 +34,7 @@ use crate::mail::{Letter, LetterKind};
 use crate::pages::Language;
 use crate::password::temporary;
 use crate::session::unix_now;
-use crate::store::TemporaryCredential;
+use crate::store::{Credentials, TemporaryCredential};
 
 /// Handles one credential request in the background; failures are logged, never shown.
 pub(crate) async fn issue(desk: Arc<Desk>, code: UserCode, language: Language) {
@@ -52,15 +52,9 @@ async fn decide(desk: &Arc<Desk>, code: &UserCode, language: Language) -> Result
         });
         Ok(())
     };
-    let Some(account) = desk.directory.account(code).await? else {
-        return withhold(WithheldReason::UnknownCode);
-    };
-    let credentials = desk.credentials.credentials(code).await?;
-    if account.status == AccountStatus::Disabled || credentials.disabled {
-        return withhold(WithheldReason::Disabled);
-    }
-    let Some(email) = account.email.clone() else {
-        return withhold(WithheldReason::NoEmail);
+    let Recipient { account, email, .. } = match recipient(desk, code).await? {
+        Ok(recipient) => recipient,
+        Err(reason) => return withhold(reason),
     };
     if desk
         .limit(Limit::RequestPerEmail, &email.normalised())
@@ -94,6 +88,36 @@ async fn decide(desk: &Arc<Desk>, code: &UserCode, language: Language) -> Result
     Ok(())
 }
 
+/// Someone mail can go to: an active account with a stored address.
+struct Recipient {
+    account: Arc<Account>,
+    credentials: Credentials,
+    email: Email,
+}
+
+/// The account behind `code` if it can receive mail, or why not. Asked when a request is
+/// decided and again when its letter is delivered, since the account may change in between.
+async fn recipient(
+    desk: &Desk,
+    code: &UserCode,
+) -> Result<Result<Recipient, WithheldReason>, StoreError> {
+    let Some(account) = desk.directory.account(code).await? else {
+        return Ok(Err(WithheldReason::UnknownCode));
+    };
+    let credentials = desk.credentials.credentials(code).await?;
+    if account.status == AccountStatus::Disabled || credentials.disabled {
+        return Ok(Err(WithheldReason::Disabled));
+    }
+    let Some(email) = account.email.clone() else {
+        return Ok(Err(WithheldReason::NoEmail));
+    };
+    Ok(Ok(Recipient {
+        account,
+        credentials,
+        email,
+    }))
+}
+
 /// Queues a letter and wakes this process's postman; `false` if the queue is full.
 async fn post(desk: &Arc<Desk>, letter: &Letter) -> Result<bool, StoreError> {
     let accepted = desk
@@ -115,14 +139,11 @@ async fn post(desk: &Arc<Desk>, letter: &Letter) -> Result<bool, StoreError> {
 /// or has no address).
 pub(crate) async fn render(desk: &Desk, letter: &Letter) -> Result<Option<Message>, IssueError> {
     let code = &letter.user_code;
-    let Some(account) = desk.directory.account(code).await? else {
-        return Ok(None);
-    };
-    let credentials = desk.credentials.credentials(code).await?;
-    let Some(email) = account
-        .email
-        .clone()
-        .filter(|_| account.status == AccountStatus::Active && !credentials.disabled)
+    let Ok(Recipient {
+        account,
+        credentials,
+        email,
+    }) = recipient(desk, code).await?
     else {
         return Ok(None);
     };
@@ -137,8 +158,7 @@ pub(crate) async fn render(desk: &Desk, letter: &Letter) -> Result<Option<Messag
     }
 
     let password = temporary::generate();
-    let canonical =
-        temporary::canonical(&password).ok_or(IssueError::Internal("temporary password shape"))?;
+    let canonical = password.replace('-', "");
     let typed = desk
         .hasher
         .password(&canonical)

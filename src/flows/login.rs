@@ -135,18 +135,24 @@ where
         .await
         .map_err(|_| Refusal::Unavailable)?;
 
-    let matched = match (&account, verification) {
-        (Some(_), Verification::Match { .. }) if usable && temporary.is_some() => {
-            // Single use, also under concurrent sign-ins: only one of them takes it.
-            let hash = stored.unwrap_or_default();
-            desk.credentials.take_temporary(&code, hash).await?
+    let accepted = match (&account, verification) {
+        (Some(found), Verification::Match { needs_rehash }) => {
+            // A temporary password is single use, also under concurrent sign-ins: only one of
+            // them takes it.
+            let taken = match temporary {
+                Some(_) => {
+                    let hash = stored.unwrap_or_default();
+                    desk.credentials.take_temporary(&code, hash).await?
+                }
+                None => true,
+            };
+            taken.then(|| (Arc::clone(found), needs_rehash))
         }
-        (Some(_), Verification::Match { .. }) => usable,
-        (None, _) | (_, Verification::Mismatch) => false,
+        _ => None,
     };
-    let (account, needs_rehash) = match (account, verification) {
-        (Some(account), Verification::Match { needs_rehash }) if matched => (account, needs_rehash),
-        (account, _) => {
+    let (account, needs_rehash) = match accepted {
+        Some(accepted) => accepted,
+        None => {
             let reason = match account {
                 None => FailureReason::UnknownCode,
                 Some(_) if !usable => FailureReason::Disabled,
@@ -170,47 +176,53 @@ where
         }
     };
 
-    if temporary.is_some() {
-        session.rotate(&account, credentials.epoch, true).await?;
-        desk.audit.emit(&AuditEvent::SignedInWithTemporaryPassword {
-            user_code: code,
-            ip,
-        });
+    // With a temporary password the session is restricted, and the sign-in throttle stays
+    // until a password is chosen.
+    let restricted = temporary.is_some();
+    if !restricted {
+        desk.throttle.clear(code.as_str()).await?;
+        if needs_rehash {
+            tokio::spawn(rehash(
+                Arc::clone(desk),
+                code.clone(),
+                password,
+                runtime_hash,
+            ));
+        }
+    }
+    session
+        .rotate(&account, credentials.epoch, restricted)
+        .await?;
+    let (event, target) = if restricted {
         let target = match &next {
             Some(next) => format!("{}?next={}", desk.set_password_path(), urlencode(next)),
             None => desk.set_password_path(),
         };
-        return Ok(if respond::wants_json(&parts.headers) {
-            respond::json(
-                StatusCode::OK,
-                &serde_json::json!({ "signed_in": true, "must_set_password": true, "next": target }),
-            )
-        } else {
-            respond::redirect(&target)
-        });
-    }
-    desk.throttle.clear(code.as_str()).await?;
-    if needs_rehash {
-        tokio::spawn(rehash(
-            Arc::clone(desk),
-            code.clone(),
-            password,
-            runtime_hash,
-        ));
-    }
-    session.rotate(&account, credentials.epoch, false).await?;
-    desk.audit.emit(&AuditEvent::SignedIn {
-        user_code: code,
-        ip,
-    });
-    let target = next.as_deref().unwrap_or("/");
+        (
+            AuditEvent::SignedInWithTemporaryPassword {
+                user_code: code,
+                ip,
+            },
+            target,
+        )
+    } else {
+        let target = next.unwrap_or_else(|| "/".to_owned());
+        (
+            AuditEvent::SignedIn {
+                user_code: code,
+                ip,
+            },
+            target,
+        )
+    };
+    desk.audit.emit(&event);
     Ok(if respond::wants_json(&parts.headers) {
         respond::json(
             StatusCode::OK,
-            &serde_json::json!({ "signed_in": true, "must_set_password": false, "next": target }),
+            &serde_json::json!({ "signed_in": true, "must_set_password": restricted, "next": target }),
         )
     } else {
-        respond::redirect(target)
+        respond::redirect(&target)
     })
 }
 
