@@ -469,7 +469,7 @@ async fn components(fixture: &Fixture, n: u32) -> Vec<(&'static str, f64)> {
         epoch: 0,
         created_at: 1_800_000_000,
         last_seen: 1_800_000_000,
-        restricted: false,
+        restricted: None,
     };
     store
         .create(&key, &record, Duration::from_secs(1800))

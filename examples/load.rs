@@ -283,7 +283,6 @@ async fn start_portal(
     command
         .env("GUICHET_ADDR", addr.to_string())
         .env("GUICHET_INSECURE_COOKIES", "1")
-        .env("GUICHET_STATE", dir.join("state.json"))
         .env("GUICHET_USERS", users)
         .env("GUICHET_CONFIG", &config)
         .env("GUICHET_OUTBOX", dir.join("outbox"))
@@ -549,7 +548,7 @@ async fn bytes_per_session(count: usize) -> Result<f64> {
             epoch: 0,
             created_at: now,
             last_seen: now,
-            restricted: false,
+            restricted: None,
         };
         let created =
             SessionStore::create(&store, &SessionId::generate().key(), &record, ttl).await?;

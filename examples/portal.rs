@@ -15,7 +15,6 @@
 //! | `GUICHET_REDIS_PREFIX` | `guichet` | the prefix of every Redis key |
 //! | `GUICHET_REDIS_CACHE` | unset | `1`: Redis 6+ client-side caching (RESP3 tracking; single server only) |
 //! | `GUICHET_INSECURE_COOKIES` | unset | `1` drops `Secure` for plain-http local use |
-//! | `GUICHET_STATE` | `./guichet-state.json` | without Redis: where run-time credential state (rehashed passwords, disabled accounts, epochs) survives restarts |
 //! | `GUICHET_BASE_URL` | `http://{GUICHET_ADDR}` | the public origin links in emails are built from |
 //! | `GUICHET_CONFIG` | unset | a TOML file of [`guichet::Config`] (timeouts, limits, hashing parameters, trusted proxies) |
 //!
@@ -33,7 +32,7 @@ use axum::Router;
 use guichet::config::Config;
 use guichet::mail::{Mailer, Outbox, SmtpMailer};
 use guichet::pages::escape;
-use guichet::store::memory::{AccountsFile, MemoryCredentialStore};
+use guichet::store::memory::AccountsFile;
 use guichet::store::redis::RedisStore;
 use guichet::{Guichet, Identity, RequireAuth, RequireService};
 
@@ -70,7 +69,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             AccountsFile::demo()
         }
     };
-    let state = env("GUICHET_STATE").unwrap_or_else(|| "guichet-state.json".into());
     let services: BTreeSet<String> = accounts
         .accounts()
         .flat_map(|a| a.services.iter().map(|s| s.as_str().to_owned()))
@@ -114,7 +112,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
             builder.redis(redis)
         }
-        None => builder.credential_store(MemoryCredentialStore::persistent(&state)?),
+        None => builder,
     }
     .build()?;
 
@@ -129,6 +127,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .route(&format!("/services/{service}/{{*rest}}"), guarded);
     }
     let app = app
+        .layer(axum::middleware::map_response(security_headers))
         .nest_service(guichet.prefix(), guichet.flows())
         .layer(guichet.session_layer());
 
@@ -169,6 +168,28 @@ async fn stopped() {
         _ = tokio::signal::ctrl_c() => {}
         () = terminate => {}
     }
+}
+
+/// The portal's own pages get the security headers guichet gives its pages: nothing inline or
+/// from elsewhere, never framed, no sniffing, no referrer. (Guarded ones also get `no-store`
+/// from the guards.)
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(header::HeaderValue::from_static(value));
+    }
+    response
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {

@@ -75,10 +75,12 @@ pub enum AuditEvent {
         /// Why.
         reason: WithheldReason,
     },
-    /// The "this wasn't me" link cancelled a pending temporary password.
+    /// The "this wasn't me" link undid what a temporary password opened.
     TemporaryPasswordCancelled {
         /// Whose.
         user_code: UserCode,
+        /// How far the temporary password had gone.
+        cancelled: Cancellation,
     },
     /// A person chose a password (after a temporary one); every other session ended.
     PasswordChosen {
@@ -148,6 +150,30 @@ pub enum WithheldReason {
     QueueFull,
 }
 
+/// What "this wasn't me" undid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cancellation {
+    /// The temporary password was waiting: it no longer works.
+    Pending,
+    /// It had been used to sign in: the restricted sessions it opened are ended.
+    Used,
+    /// A password had been chosen with it: that password is gone, the one before it is back,
+    /// and every session of the account is ended.
+    Undone,
+}
+
+impl Cancellation {
+    /// The stable name in JSON answers and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cancellation::Pending => "pending",
+            Cancellation::Used => "used",
+            Cancellation::Undone => "undone",
+        }
+    }
+}
+
 /// Why a session died.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpiryReason {
@@ -161,6 +187,12 @@ pub enum ExpiryReason {
     Disabled,
     /// The account is no longer in the directory.
     AccountGone,
+    /// An operator gave the account a new password in the directory since the one this
+    /// session was opened with.
+    PasswordReplaced,
+    /// A restricted session whose temporary password was cancelled ("this wasn't me"),
+    /// replaced by a newer one, or made useless by a sign-in with the account's own password.
+    TemporaryPasswordEnded,
 }
 
 /// A function called with every audit event.
@@ -215,8 +247,11 @@ impl Audit {
             AuditEvent::CredentialWithheld { user_code, reason } => {
                 tracing::warn!(target: "guichet::audit", event = "credential_withheld", %user_code, ?reason);
             }
-            AuditEvent::TemporaryPasswordCancelled { user_code } => {
-                tracing::warn!(target: "guichet::audit", event = "temporary_password_cancelled", %user_code);
+            AuditEvent::TemporaryPasswordCancelled {
+                user_code,
+                cancelled,
+            } => {
+                tracing::warn!(target: "guichet::audit", event = "temporary_password_cancelled", %user_code, cancelled = cancelled.name());
             }
             AuditEvent::PasswordChosen { user_code } => {
                 tracing::info!(target: "guichet::audit", event = "password_chosen", %user_code);

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConfigError;
 use crate::identity::CasePolicy;
-use crate::limit::{ProxyHeader, Rate};
+use crate::limit::{Limit, ProxyHeader, Rate};
 
 /// Everything guichet lets an application tune. `Config::default()` is the safe choice.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -180,11 +180,17 @@ pub struct UserCodeConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SignInConfig {
-    /// Failed sign-ins allowed per user code, as a burst that refills at this rate. A success
-    /// clears the count. Default `10/hour` (NIST allows at most 100 consecutive failures).
+    /// Sign-in attempts allowed per user code, as a burst that refills at this rate. Each
+    /// attempt is counted before the password is checked, and a success clears the count, so
+    /// this counts failures. Default `10/hour` (NIST allows at most 100 consecutive failures).
     pub failures_per_code: Rate,
     /// Sign-in attempts allowed per client IP. Default `100/minute` (offices share one address).
     pub attempts_per_ip: Rate,
+    /// Sign-in attempts with something shaped like a temporary password, per user code. They
+    /// have their own allowance, so that someone throttled can still sign in with the temporary
+    /// password they asked for by email; guesses of that shape are hopeless (99 random bits),
+    /// but are bounded too. Default `10/hour`.
+    pub temporary_attempts_per_code: Rate,
 }
 
 impl Default for SignInConfig {
@@ -192,6 +198,7 @@ impl Default for SignInConfig {
         Self {
             failures_per_code: Rate::per_hour(10),
             attempts_per_ip: Rate::per_minute(100),
+            temporary_attempts_per_code: Rate::per_hour(10),
         }
     }
 }
@@ -352,6 +359,20 @@ impl Default for MailConfig {
 }
 
 impl Config {
+    /// The configured rate of a limit.
+    pub fn rate(&self, limit: Limit) -> Rate {
+        let (sign_in, requests) = (&self.sign_in, &self.credential_requests);
+        match limit {
+            Limit::SignInPerIp => sign_in.attempts_per_ip,
+            Limit::SignInPerUserCode => sign_in.failures_per_code,
+            Limit::TemporaryPasswordPerUserCode => sign_in.temporary_attempts_per_code,
+            Limit::RequestPerIp | Limit::CancelPerIp => requests.per_ip,
+            Limit::RequestPerUserCode => requests.per_user_code,
+            Limit::RequestPerEmail => requests.per_email,
+            Limit::RequestGlobal => requests.global,
+        }
+    }
+
     /// Refuses inconsistent or unsafe values. [`Guichet::build`](crate::GuichetBuilder::build)
     /// calls it.
     pub fn validate(&self) -> Result<(), ConfigError> {

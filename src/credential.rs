@@ -9,9 +9,10 @@
 //! 3. Shared inbox ([`inbox::detect`]): never a credential; a notice telling the person to call
 //!    customer service, unless the policy is to withhold.
 //! 4. Otherwise a temporary-password [`Letter`] is queued. When the postman delivers it,
-//!    [`render`] generates the password from the OS RNG, stores only its argon2id hash with its
-//!    expiry and the account's epoch (replacing any pending one), and mails it to the *stored*
-//!    address with a "this wasn't me" link. No queue ever holds the password.
+//!    [`render`] generates the password from the OS RNG, stores only its digest with its
+//!    expiry and the account's epoch (replacing any earlier one), and mails it to the *stored*
+//!    address with a "this wasn't me" link. No queue ever holds the password, and no hashing
+//!    thread is used (see [`temporary`]), so nothing here delays the next sign-in.
 //!
 //! Each outcome is an audit event.
 
@@ -34,10 +35,15 @@ use crate::mail::{Letter, LetterKind};
 use crate::pages::Language;
 use crate::password::temporary;
 use crate::session::unix_now;
-use crate::store::{Credentials, TemporaryCredential};
+use crate::store::{self, Change};
 
 /// Handles one credential request in the background; failures are logged, never shown.
+///
+/// It starts after a random pause (50 to 250 ms): by then the answer has left, so the work a
+/// known code causes (lookups, a letter, an SMTP conversation) cannot slow the answer down,
+/// and an attacker timing the requests that follow cannot tell which request caused it.
 pub(crate) async fn issue(desk: Arc<Desk>, code: UserCode, language: Language) {
+    tokio::time::sleep(pause()).await;
     if let Err(error) = decide(&desk, &code, language).await {
         tracing::error!(target: "guichet", user_code = %code, %error, "credential request could not be handled");
     }
@@ -91,7 +97,6 @@ async fn decide(desk: &Arc<Desk>, code: &UserCode, language: Language) -> Result
 /// Someone mail can go to: an active account with a stored address.
 struct Recipient {
     account: Arc<Account>,
-    credentials: Credentials,
     email: Email,
 }
 
@@ -104,18 +109,14 @@ async fn recipient(
     let Some(account) = desk.directory.account(code).await? else {
         return Ok(Err(WithheldReason::UnknownCode));
     };
-    let credentials = desk.credentials.credentials(code).await?;
-    if account.status == AccountStatus::Disabled || credentials.disabled {
+    let credentials = desk.credentials.load(code).await?.value;
+    if account.status == AccountStatus::Disabled || credentials.is_disabled() {
         return Ok(Err(WithheldReason::Disabled));
     }
     let Some(email) = account.email.clone() else {
         return Ok(Err(WithheldReason::NoEmail));
     };
-    Ok(Ok(Recipient {
-        account,
-        credentials,
-        email,
-    }))
+    Ok(Ok(Recipient { account, email }))
 }
 
 /// Queues a letter and wakes this process's postman; `false` if the queue is full.
@@ -139,12 +140,7 @@ async fn post(desk: &Arc<Desk>, letter: &Letter) -> Result<bool, StoreError> {
 /// or has no address).
 pub(crate) async fn render(desk: &Desk, letter: &Letter) -> Result<Option<Message>, IssueError> {
     let code = &letter.user_code;
-    let Ok(Recipient {
-        account,
-        credentials,
-        email,
-    }) = recipient(desk, code).await?
-    else {
+    let Ok(Recipient { account, email }) = recipient(desk, code).await? else {
         return Ok(None);
     };
     let mail = &desk.config.mail;
@@ -158,25 +154,15 @@ pub(crate) async fn render(desk: &Desk, letter: &Letter) -> Result<Option<Messag
     }
 
     let password = temporary::generate();
-    let canonical = password.replace('-', "");
-    let typed = desk
-        .hasher
-        .password(&canonical)
-        .map_err(|_| IssueError::Internal("temporary password size"))?;
-    let hash = desk
-        .hasher
-        .hash(&typed)
-        .await
-        .map_err(|_| IssueError::Internal("hashing"))?;
+    let digest = temporary::digest(&password.replace('-', ""));
     let token = cancel_token();
     let expires_at = unix_now() + desk.config.credential_requests.validity.as_secs();
-    let pending = TemporaryCredential {
-        hash: Arc::from(hash),
-        expires_at,
-        epoch: credentials.epoch,
-        cancel_key: cancel_key(&token),
-    };
-    desk.credentials.issue_temporary(code, &pending).await?;
+    let key = cancel_key(&token);
+    store::update(&*desk.credentials, code, |credentials| {
+        credentials.issue_temporary(&digest, expires_at, &key);
+        Change::Save(())
+    })
+    .await?;
     let cancel_url = format!(
         "{}{}/password/cancel?code={}&token={}",
         mail.base_url.trim_end_matches('/'),
@@ -201,6 +187,14 @@ pub(crate) async fn render(desk: &Desk, letter: &Letter) -> Result<Option<Messag
     Ok(Some(message))
 }
 
+/// 50 to 250 ms, uniformly, from the OS RNG.
+fn pause() -> std::time::Duration {
+    let mut bytes = [0u8; 2];
+    OsRng.fill_bytes(&mut bytes);
+    let jitter = u64::from(u16::from_le_bytes(bytes)) * 200 / u64::from(u16::MAX);
+    std::time::Duration::from_millis(50 + jitter)
+}
+
 /// A random token for the "this wasn't me" link (256 bits, URL-safe).
 fn cancel_token() -> String {
     let mut bytes = [0u8; 32];
@@ -223,6 +217,4 @@ pub(crate) enum IssueError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Template(#[from] templates::TemplateError),
-    #[error("internal: {0}")]
-    Internal(&'static str),
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::audit::{Audit, AuditEvent};
 use crate::config::Config;
 use crate::error::{ConfigError, StoreError};
+use crate::flows::origin::Origin;
 use crate::flows::Flows;
 use crate::guard::Deny;
 use crate::identity::{UserCode, UserCodeError};
@@ -19,13 +20,16 @@ use crate::store::memory::{
     MemoryThrottleStore,
 };
 use crate::store::{
-    CredentialStore, Directory, MailQueue, RateLimitStore, SessionStore, ThrottleStore,
+    self, Change, CredentialStore, Directory, MailQueue, RateLimitStore, SessionStore,
+    ThrottleStore,
 };
 use std::time::Duration;
 
 /// Everything the layers share. Built once by [`GuichetBuilder::build`].
 pub(crate) struct Desk {
     pub(crate) config: Config,
+    /// The portal's public origin (`mail.base_url`), against which form posts are checked.
+    pub(crate) origin: Origin,
     pub(crate) directory: Arc<dyn Directory>,
     pub(crate) sessions: Arc<dyn SessionStore>,
     pub(crate) credentials: Arc<dyn CredentialStore>,
@@ -47,15 +51,26 @@ impl Desk {
         limit: Limit,
         key: &str,
     ) -> Result<Result<(), Duration>, StoreError> {
-        let requests = &self.config.credential_requests;
-        let rate = match limit {
-            Limit::SignInPerIp => self.config.sign_in.attempts_per_ip,
-            Limit::RequestPerIp => requests.per_ip,
-            Limit::RequestPerUserCode => requests.per_user_code,
-            Limit::RequestPerEmail => requests.per_email,
-            Limit::RequestGlobal => requests.global,
-        };
-        Ok(match self.limits.check(limit, key, rate).await? {
+        Ok(
+            match self
+                .limits
+                .check(limit, key, self.config.rate(limit))
+                .await?
+            {
+                Some(wait) => Err(wait),
+                None => Ok(()),
+            },
+        )
+    }
+
+    /// Reserves one attempt of `key` under the throttle `limit`; `Err` is the wait.
+    pub(crate) async fn reserve(
+        &self,
+        limit: Limit,
+        key: &str,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let rate = self.config.rate(limit);
+        Ok(match self.throttle.reserve(limit, key, rate).await? {
             Some(wait) => Err(wait),
             None => Ok(()),
         })
@@ -139,12 +154,16 @@ impl Guichet {
 
     /// Ends every session of the account at once ("sign out everywhere").
     pub async fn sign_out_everywhere(&self, code: &UserCode) -> Result<(), StoreError> {
-        self.desk.credentials.bump_epoch(code).await.map(drop)
+        store::update(&*self.desk.credentials, code, |c| {
+            Change::Save(c.move_epoch())
+        })
+        .await
+        .map(drop)
     }
 
     /// Disables the account: its sessions end and sign-ins fail (with the usual answer).
     pub async fn disable(&self, code: &UserCode) -> Result<(), StoreError> {
-        self.desk.credentials.set_disabled(code, true).await
+        self.set_disabled(code, true).await
     }
 
     /// Stops accepting emails and waits, at most `deadline`, for the queued ones to be
@@ -154,9 +173,20 @@ impl Guichet {
         stopped && self.desk.mail_queue.waiting().await.is_ok_and(|n| n == 0)
     }
 
+    async fn set_disabled(&self, code: &UserCode, disabled: bool) -> Result<(), StoreError> {
+        store::update(&*self.desk.credentials, code, |c| {
+            if c.set_disabled(disabled) {
+                Change::Save(())
+            } else {
+                Change::Keep(())
+            }
+        })
+        .await
+    }
+
     /// Re-enables an account disabled with [`disable`](Self::disable).
     pub async fn enable(&self, code: &UserCode) -> Result<(), StoreError> {
-        self.desk.credentials.set_disabled(code, false).await
+        self.set_disabled(code, false).await
     }
 }
 
@@ -290,7 +320,10 @@ impl GuichetBuilder {
                     .map_err(|e| ConfigError::invalid("mailer", format!("./outbox: {e}")))?,
             ),
         };
+        let origin = Origin::parse(&self.config.mail.base_url)
+            .ok_or_else(|| ConfigError::invalid("mail.base_url", "not an http(s) origin"))?;
         let desk = Desk {
+            origin,
             mailer,
             mail_queue: self
                 .mail_queue

@@ -36,7 +36,7 @@ use crate::desk::Desk;
 use crate::flows::{next_from_uri, urlencode};
 use crate::identity::{Identity, Service as Subscription};
 use crate::respond::{self, Body};
-use crate::session::Session;
+use crate::session::{Session, SessionState};
 
 /// Why a guard refused a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,9 +130,19 @@ fn default_denial(desk: &Desk, denied: &Denied<'_>) -> Response<Body> {
 }
 
 /// Lets a request through only if someone is signed in (with a normal, not restricted, session).
-#[derive(Debug, Clone, Default)]
+///
+/// Responses it lets through get `Cache-Control: no-store` unless the route set its own
+/// `Cache-Control`: a signed-in page must not be kept by a shared cache or in the history of a
+/// shared computer. [`keep_out_of_caches(false)`](Self::keep_out_of_caches) turns it off.
+#[derive(Debug, Clone)]
 pub struct RequireAuth {
-    _private: (),
+    no_store: bool,
+}
+
+impl Default for RequireAuth {
+    fn default() -> Self {
+        Self { no_store: true }
+    }
 }
 
 impl RequireAuth {
@@ -140,12 +150,21 @@ impl RequireAuth {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Whether responses let through get `Cache-Control: no-store` when the route set no
+    /// `Cache-Control` of its own (default: yes).
+    pub fn keep_out_of_caches(mut self, no_store: bool) -> Self {
+        self.no_store = no_store;
+        self
+    }
 }
 
-/// Lets a request through only if someone is signed in and subscribes to a service.
+/// Lets a request through only if someone is signed in and subscribes to a service. Like
+/// [`RequireAuth`], it keeps the responses it lets through out of caches by default.
 #[derive(Debug, Clone)]
 pub struct RequireService {
     service: Subscription,
+    no_store: bool,
 }
 
 impl RequireService {
@@ -153,7 +172,15 @@ impl RequireService {
     pub fn new(service: impl AsRef<str>) -> Self {
         Self {
             service: Subscription::new(service),
+            no_store: true,
         }
+    }
+
+    /// Whether responses let through get `Cache-Control: no-store` when the route set no
+    /// `Cache-Control` of its own (default: yes).
+    pub fn keep_out_of_caches(mut self, no_store: bool) -> Self {
+        self.no_store = no_store;
+        self
     }
 }
 
@@ -163,6 +190,7 @@ impl<S> Layer<S> for RequireAuth {
         Guarded {
             inner,
             service: None,
+            no_store: self.no_store,
         }
     }
 }
@@ -173,6 +201,7 @@ impl<S> Layer<S> for RequireService {
         Guarded {
             inner,
             service: Some(self.service.clone()),
+            no_store: self.no_store,
         }
     }
 }
@@ -182,6 +211,7 @@ impl<S> Layer<S> for RequireService {
 pub struct Guarded<S> {
     inner: S,
     service: Option<Subscription>,
+    no_store: bool,
 }
 
 pin_project_lite::pin_project! {
@@ -245,7 +275,13 @@ impl<B> std::fmt::Debug for GuardBody<B> {
     }
 }
 
-fn passed<B>(response: Response<B>) -> Response<GuardBody<B>> {
+fn passed<B>(mut response: Response<B>, no_store: bool) -> Response<GuardBody<B>> {
+    if no_store {
+        response
+            .headers_mut()
+            .entry(http::header::CACHE_CONTROL)
+            .or_insert(http::HeaderValue::from_static("no-store"));
+    }
     response.map(|body| GuardBody {
         kind: Kind::Inner { body },
     })
@@ -277,6 +313,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let service = self.service.clone();
+        let no_store = self.no_store;
         Box::pin(async move {
             let Some(session) = request.extensions().get::<Session>().cloned() else {
                 tracing::error!(target: "guichet", "a guard runs without guichet's SessionLayer around it; refusing");
@@ -284,22 +321,22 @@ where
                 *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
                 return Ok(refused(response));
             };
-            let verdict = match session.identity().await {
+            let verdict = match session.state().await {
                 Err(_) => Err(Denial::Unavailable),
-                Ok(None) => Err(Denial::SignInRequired),
-                Ok(Some(identity)) if identity.is_restricted() => Err(Denial::PasswordMustBeSet),
-                Ok(Some(identity)) => match &service {
+                Ok(SessionState::MustChoosePassword(_)) => Err(Denial::PasswordMustBeSet),
+                Ok(SessionState::SignedIn(identity)) => match &service {
                     Some(s) if !identity.has_service(s.as_str()) => {
                         Err(Denial::MissingService(s.clone()))
                     }
                     _ => Ok(identity),
                 },
+                Ok(_) => Err(Denial::SignInRequired),
             };
             match verdict {
                 Ok(identity) => {
                     request.extensions_mut().insert::<Identity>(identity);
                     let response = inner.call(request).await?;
-                    Ok(passed(response))
+                    Ok(passed(response, no_store))
                 }
                 Err(denial) => {
                     let desk = session.desk();

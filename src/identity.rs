@@ -149,16 +149,16 @@ pub struct Email(Arc<str>);
 pub struct EmailError;
 
 impl Email {
-    /// Checks the address has a local part and a domain, and no whitespace or control character.
+    /// Checks the address is one mail can be sent to (lettre's rules: a dot-atom or quoted
+    /// local part, a domain name, IDN included, or an address literal), with no whitespace or
+    /// control character.
     pub fn parse(address: &str) -> Result<Self, EmailError> {
         let address = address.trim();
-        let (local, domain) = address.rsplit_once('@').ok_or(EmailError)?;
-        let well_formed = !local.is_empty()
-            && !domain.is_empty()
-            && address.len() <= 254
+        let well_formed = address.len() <= 254
             && !address
                 .chars()
-                .any(|c| c.is_whitespace() || is_forbidden(c));
+                .any(|c| c.is_whitespace() || is_forbidden(c))
+            && address.parse::<lettre::Address>().is_ok();
         if well_formed {
             Ok(Self(Arc::from(address)))
         } else {
@@ -171,26 +171,45 @@ impl Email {
         &self.0
     }
 
-    /// The form under which two addresses reach the same mailbox: lower-cased, with any
-    /// `+tag` sub-address removed (`Marie+portal@Acme.example` is `marie@acme.example`).
+    /// The form under which two addresses reach the same mailbox: the local part unquoted and
+    /// lower-cased, without any `+tag` sub-address, and the domain in its ASCII (IDNA) form, so
+    /// `"Marie+portal"@Acmé.example` and `marie@xn--acm-dma.example` are one mailbox.
     pub fn normalised(&self) -> String {
-        let lower = self.0.to_lowercase();
-        match lower.rsplit_once('@') {
-            Some((local, domain)) => {
-                let local = local.split_once('+').map_or(local, |(base, _)| base);
-                format!("{local}@{domain}")
-            }
-            None => lower,
-        }
+        let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
+        let local = unquote(local).to_lowercase();
+        let local = local
+            .split_once('+')
+            .map_or(local.as_str(), |(base, _)| base);
+        let domain = idna::domain_to_ascii(domain).unwrap_or_else(|_| domain.to_lowercase());
+        format!("{local}@{domain}")
     }
 
-    /// The local part of the normalised address (`info` for `Info+x@acme.example`).
+    /// The local part of the normalised address (`info` for `"Info+x"@acme.example`).
     pub fn local_part(&self) -> String {
         let normalised = self.normalised();
         normalised
             .rsplit_once('@')
             .map_or(normalised.clone(), |(l, _)| l.to_owned())
     }
+}
+
+/// A quoted local part without its quotes and backslash escapes (`"in\fo"` is `info`).
+fn unquote(local: &str) -> std::borrow::Cow<'_, str> {
+    let Some(inner) = local
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    else {
+        return std::borrow::Cow::Borrowed(local);
+    };
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 impl TryFrom<String> for Email {
@@ -286,15 +305,21 @@ pub struct Client {
 #[derive(Clone)]
 pub struct Identity {
     account: Arc<Account>,
-    restricted: bool,
+    /// For a restricted session: the cancel key of the temporary password that opened it.
+    restricted: Option<Arc<str>>,
 }
 
 impl Identity {
-    pub(crate) fn new(account: Arc<Account>, restricted: bool) -> Self {
+    pub(crate) fn new(account: Arc<Account>, restricted: Option<Arc<str>>) -> Self {
         Self {
             account,
             restricted,
         }
+    }
+
+    /// The temporary password a restricted session was opened with (its cancel key).
+    pub(crate) fn temporary_password(&self) -> Option<&str> {
+        self.restricted.as_deref()
     }
 
     /// The user code.
@@ -323,9 +348,10 @@ impl Identity {
     }
 
     /// A restricted session was opened with a temporary password: its only door is choosing a
-    /// password. Guards refuse restricted identities everywhere else.
+    /// password. Only [`SessionState::MustChoosePassword`](crate::session::SessionState) holds
+    /// one; guards, extractors and [`Session::identity`](crate::Session::identity) never give one.
     pub fn is_restricted(&self) -> bool {
-        self.restricted
+        self.restricted.is_some()
     }
 
     /// The whole directory record.
@@ -339,7 +365,7 @@ impl fmt::Debug for Identity {
         f.debug_struct("Identity")
             .field("user_code", &self.account.code)
             .field("client", &self.account.client)
-            .field("restricted", &self.restricted)
+            .field("restricted", &self.restricted.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -399,9 +425,34 @@ mod tests {
     #[test]
     fn emails_need_a_local_part_and_a_domain() {
         assert!(Email::parse("marie@acme.example").is_ok());
-        for bad in ["", "marie", "@acme", "marie@", "ma rie@acme.example"] {
+        for bad in [
+            "",
+            "marie",
+            "@acme",
+            "marie@",
+            "ma rie@acme.example",
+            "bob@beta@example",
+            "bob..x@acme.example",
+            "bob@-acme.example",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn an_idn_domain_and_its_punycode_are_one_mailbox() {
+        let unicode = Email::parse("Bob@Acmé.example").unwrap();
+        let ascii = Email::parse("bob@xn--acm-dma.example").unwrap();
+        assert_eq!(unicode.normalised(), ascii.normalised());
+        assert_eq!(ascii.normalised(), "bob@xn--acm-dma.example");
+    }
+
+    #[test]
+    fn a_quoted_local_part_is_read_without_its_quotes() {
+        let quoted = Email::parse("\"Info+x\"@beta.example").unwrap();
+        assert_eq!(quoted.local_part(), "info");
+        let escaped = Email::parse("\"in\\fo\"@beta.example").unwrap();
+        assert_eq!(escaped.local_part(), "info");
     }
 
     proptest! {

@@ -7,83 +7,45 @@ mod common;
 use common::*;
 use std::time::Duration;
 
-use guichet::limit::Rate;
+use guichet::limit::{Limit, Rate};
 use guichet::store::memory::{MemoryCredentialStore, MemorySessionStore, MemoryThrottleStore};
-use guichet::store::{CredentialStore, Credentials, TemporaryCredential, ThrottleStore};
+use guichet::store::{CredentialStore, Credentials, ThrottleStore, Versioned};
 use guichet::{StoreError, UserCode};
 use http::StatusCode;
 
 #[async_trait::async_trait]
 impl<S: CredentialStore> CredentialStore for Flaky<S> {
-    async fn credentials(&self, code: &UserCode) -> Result<Credentials, StoreError> {
+    async fn load(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError> {
         self.switch.check()?;
-        self.inner.credentials(code).await
+        self.inner.load(code).await
     }
 
-    async fn replace_password_hash(
+    async fn save(
         &self,
         code: &UserCode,
-        expected: Option<&str>,
-        new: &str,
+        version: u64,
+        state: &Credentials,
     ) -> Result<bool, StoreError> {
         self.switch.check()?;
-        self.inner.replace_password_hash(code, expected, new).await
-    }
-
-    async fn bump_epoch(&self, code: &UserCode) -> Result<u64, StoreError> {
-        self.switch.check()?;
-        self.inner.bump_epoch(code).await
-    }
-
-    async fn set_disabled(&self, code: &UserCode, disabled: bool) -> Result<(), StoreError> {
-        self.switch.check()?;
-        self.inner.set_disabled(code, disabled).await
-    }
-
-    async fn issue_temporary(
-        &self,
-        code: &UserCode,
-        temporary: &TemporaryCredential,
-    ) -> Result<(), StoreError> {
-        self.switch.check()?;
-        self.inner.issue_temporary(code, temporary).await
-    }
-
-    async fn take_temporary(&self, code: &UserCode, hash: &str) -> Result<bool, StoreError> {
-        self.switch.check()?;
-        self.inner.take_temporary(code, hash).await
-    }
-
-    async fn cancel_temporary(
-        &self,
-        code: &UserCode,
-        cancel_key: &str,
-    ) -> Result<bool, StoreError> {
-        self.switch.check()?;
-        self.inner.cancel_temporary(code, cancel_key).await
-    }
-
-    async fn set_password(&self, code: &UserCode, hash: &str) -> Result<u64, StoreError> {
-        self.switch.check()?;
-        self.inner.set_password(code, hash).await
+        self.inner.save(code, version, state).await
     }
 }
 
 #[async_trait::async_trait]
 impl<S: ThrottleStore> ThrottleStore for Flaky<S> {
-    async fn peek(&self, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError> {
+    async fn reserve(
+        &self,
+        limit: Limit,
+        key: &str,
+        rate: Rate,
+    ) -> Result<Option<Duration>, StoreError> {
         self.switch.check()?;
-        self.inner.peek(key, rate).await
+        self.inner.reserve(limit, key, rate).await
     }
 
-    async fn spend(&self, key: &str, rate: Rate) -> Result<(), StoreError> {
+    async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError> {
         self.switch.check()?;
-        self.inner.spend(key, rate).await
-    }
-
-    async fn clear(&self, key: &str) -> Result<(), StoreError> {
-        self.switch.check()?;
-        self.inner.clear(key).await
+        self.inner.clear(limit, key).await
     }
 }
 

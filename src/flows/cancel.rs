@@ -1,18 +1,25 @@
 //! `GET/POST /auth/password/cancel`: the "this wasn't me" link of a temporary-password email.
 //!
-//! `GET` only shows a button: mail scanners that follow links change nothing. `POST` removes
-//! the pending temporary password if the token matches. The answer is the same whether
-//! anything was pending or not.
+//! `GET` only shows a button: mail scanners that follow links change nothing. `POST`, if the
+//! token matches, undoes whatever the temporary password opened: a waiting one stops working;
+//! one used to sign in also ends the restricted sessions it opened; one used to choose a new
+//! password brings the previous password back and ends every session of the account. The
+//! answer says which (JSON: `"cancelled"`: `pending`, `used`, `undone`, or `nothing`); only the
+//! holder of the emailed token can tell them apart, so it reveals nothing to anyone else.
+//! Posts are limited per client IP; nothing is written when nothing matches.
 
 use http::request::Parts;
 use http::{Response, StatusCode};
 
-use crate::audit::AuditEvent;
+use crate::audit::{AuditEvent, Cancellation};
 use crate::credential::cancel_key;
 use crate::desk::Desk;
 use crate::error::Refusal;
+use crate::limit::{client_ip, limit_key, Limit};
 use crate::pages::{CancelPage, Language, Messages};
 use crate::respond::{self, Body};
+use crate::session::unix_now;
+use crate::store::{self, Change};
 
 use super::{form, origin, password, RequestBody};
 
@@ -43,19 +50,51 @@ pub(crate) async fn submit<B>(
 where
     B: RequestBody,
 {
-    origin::check(&parts.headers, &parts.uri)?;
+    origin::check(&desk.origin, &parts.headers)?;
     let fields = form::read(&parts.headers, body, FIELDS).await?;
     let code = fields.user_code_in("code", desk.config.user_codes.case)?;
-    if desk
-        .credentials
-        .cancel_temporary(&code, &cancel_key(token(&fields)?))
-        .await?
-    {
-        desk.audit
-            .emit(&AuditEvent::TemporaryPasswordCancelled { user_code: code });
+    let key = cancel_key(token(&fields)?);
+    let ip = client_ip(
+        &parts.extensions,
+        &parts.headers,
+        &desk.config.trusted_proxies,
+        desk.config.trusted_proxy_header,
+    );
+    if let Err(wait) = desk.limit(Limit::CancelPerIp, &limit_key(ip)).await? {
+        return Err(Refusal::Throttled { retry_after: wait });
     }
+    let now = unix_now();
+    let cancelled = store::update(&*desk.credentials, &code, |credentials| {
+        match credentials.cancel(&key, now) {
+            Some(cancelled) => Change::Save(Some(cancelled)),
+            None => Change::Keep(None),
+        }
+    })
+    .await?;
     let m = Messages::of(Language::negotiate(&parts.headers));
-    Ok(password::notice(desk, parts, m.cancel_title, m.cancelled))
+    let message = match cancelled {
+        None => m.nothing_to_cancel,
+        Some(Cancellation::Pending) => m.cancelled,
+        Some(Cancellation::Used) => m.cancelled_used,
+        Some(Cancellation::Undone) => m.cancelled_undone,
+    };
+    if let Some(cancelled) = cancelled {
+        desk.audit.emit(&AuditEvent::TemporaryPasswordCancelled {
+            user_code: code,
+            cancelled,
+        });
+    }
+    if respond::wants_json(&parts.headers) {
+        return Ok(respond::json(
+            StatusCode::OK,
+            &serde_json::json!({
+                "ok": true,
+                "cancelled": cancelled.map_or("nothing", Cancellation::name),
+                "message": message,
+            }),
+        ));
+    }
+    Ok(password::notice(desk, parts, m.cancel_title, message))
 }
 
 /// The token: 43 base64url characters, as the email carries it.

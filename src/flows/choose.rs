@@ -3,7 +3,9 @@
 //!
 //! A chosen password is stored as an argon2id hash, the credential epoch moves (every other
 //! session of the account ends, and any pending temporary password is void), the account's
-//! sign-in throttle is cleared, and this session is rotated into a normal one.
+//! sign-in throttle is cleared, and this session is rotated into a normal one. What the chosen
+//! password replaced is kept until the temporary password would have expired, so that the
+//! email's "this wasn't me" link can still undo it.
 
 use http::request::Parts;
 use http::{Response, StatusCode};
@@ -13,10 +15,12 @@ use crate::desk::Desk;
 use crate::error::Refusal;
 use crate::guard::{answer, Denial, Denied};
 use crate::identity::Identity;
+use crate::limit::Limit;
 use crate::pages::{FormPage, Language, Messages};
 use crate::password::temporary;
 use crate::respond::{self, Body};
-use crate::session::Session;
+use crate::session::{Session, SessionState};
+use crate::store::{self, Change};
 
 use super::{form, origin, RequestBody};
 
@@ -29,9 +33,9 @@ async fn restricted(
     session: &Session,
     parts: &Parts,
 ) -> Result<Identity, Response<Body>> {
-    let denial = match session.identity().await {
-        Ok(Some(identity)) if identity.is_restricted() => return Ok(identity),
-        Ok(Some(_)) => {
+    let denial = match session.state().await {
+        Ok(SessionState::MustChoosePassword(identity)) => return Ok(identity),
+        Ok(SessionState::SignedIn(_)) => {
             let response = respond::message(
                 desk,
                 &parts.headers,
@@ -41,7 +45,7 @@ async fn restricted(
             );
             return Err(response);
         }
-        Ok(None) => Denial::SignInRequired,
+        Ok(_) => Denial::SignInRequired,
         Err(_) => Denial::Unavailable,
     };
     let denied = Denied {
@@ -106,7 +110,7 @@ pub(crate) async fn submit<B>(
 where
     B: RequestBody,
 {
-    origin::check(&parts.headers, &parts.uri)?;
+    origin::check(&desk.origin, &parts.headers)?;
     let identity = match restricted(desk, session, parts).await {
         Ok(identity) => identity,
         Err(response) => return Ok(response),
@@ -148,9 +152,33 @@ where
         .await
         .map_err(|_| Refusal::Unavailable)?;
     let code = identity.user_code();
-    let epoch = desk.credentials.set_password(code, &hash).await?;
-    desk.throttle.clear(code.as_str()).await?;
-    session.rotate(identity.account(), epoch, false).await?;
+    let directory_hash = identity.account().password_hash.as_deref();
+    let key = identity.temporary_password();
+    // Only while the temporary password is still in use: "this wasn't me" may have ended it
+    // since this request's session was read.
+    let epoch = store::update(&*desk.credentials, code, |credentials| {
+        if !key.is_some_and(|key| credentials.allows_restricted(key)) {
+            return Change::Keep(None);
+        }
+        credentials.choose(directory_hash, &hash, key);
+        Change::Save(Some(credentials.epoch()))
+    })
+    .await?;
+    let Some(epoch) = epoch else {
+        return Ok(answer(
+            desk,
+            &Denied {
+                denial: Denial::SignInRequired,
+                method: &parts.method,
+                uri: &parts.uri,
+                headers: &parts.headers,
+            },
+        ));
+    };
+    desk.throttle
+        .clear(Limit::SignInPerUserCode, code.as_str())
+        .await?;
+    session.rotate(identity.account(), epoch, None).await?;
     desk.audit.emit(&AuditEvent::PasswordChosen {
         user_code: code.clone(),
     });

@@ -4,6 +4,7 @@
 use bytes::Bytes;
 use http::HeaderMap;
 use http_body_util::{BodyExt, Limited};
+use serde::Deserialize as _;
 
 use super::RequestBody;
 use crate::error::Refusal;
@@ -178,8 +179,7 @@ fn decode(component: &[u8]) -> Result<String, Refusal> {
 }
 
 fn parse_json(bytes: &[u8], wanted: &[&'static str]) -> Result<Fields, Refusal> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|_| Refusal::MalformedBody("invalid JSON"))?;
+    let value = strict_json(bytes)?;
     let object = value
         .as_object()
         .ok_or(Refusal::MalformedBody("expected a JSON object"))?;
@@ -197,6 +197,91 @@ fn parse_json(bytes: &[u8], wanted: &[&'static str]) -> Result<Fields, Refusal> 
         }
     }
     Ok(fields)
+}
+
+/// Parses JSON, refusing an object that repeats a key (at any depth): a repeated form field is
+/// refused too, and "last one wins" would let two parsers in a chain disagree on the value.
+pub(crate) fn strict_json(bytes: &[u8]) -> Result<serde_json::Value, Refusal> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = Strict::deserialize(&mut deserializer).map_err(|e| {
+        if e.to_string().starts_with(REPEATED) {
+            Refusal::MalformedBody("repeated field")
+        } else {
+            Refusal::MalformedBody("invalid JSON")
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|_| Refusal::MalformedBody("invalid JSON"))?;
+    Ok(value.0)
+}
+
+const REPEATED: &str = "repeated key";
+
+/// A JSON value read by a visitor that refuses repeated keys.
+struct Strict(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Strict {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StrictVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(serde_json::Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Strict(value) = map.next_value()?;
+            if object.insert(key, value).is_some() {
+                return Err(serde::de::Error::custom(REPEATED));
+            }
+        }
+        Ok(serde_json::Value::Object(object))
+    }
 }
 
 #[cfg(test)]
@@ -249,6 +334,18 @@ mod tests {
                 .await
                 .unwrap_err(),
             Refusal::MalformedBody("invalid JSON")
+        );
+        assert_eq!(
+            read_with("application/json", br#"{"user_code":"a","user_code":"b"}"#)
+                .await
+                .unwrap_err(),
+            Refusal::MalformedBody("repeated field")
+        );
+        assert_eq!(
+            read_with("application/json", br#"{"x":{"a":1,"a":2}}"#)
+                .await
+                .unwrap_err(),
+            Refusal::MalformedBody("repeated field")
         );
         assert!(matches!(
             read_with("application/json", b"{\"user_code\":3}").await,

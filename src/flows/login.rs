@@ -6,9 +6,11 @@
 //! the account's hash or, failing one, against a dummy hash with the same parameters; and the
 //! failure answer is the same page (or JSON) whatever the reason. Only the audit event says why.
 //!
-//! A failure spends one allowance of the user code's throttle; a success clears it. Two
-//! concurrent failures may both pass the check before either is counted: the throttle may let
-//! a handful more through under a race, never fewer.
+//! Every attempt is counted (reserved) in the user code's throttle before the password is
+//! checked, atomically, so concurrent attempts at the edge of the limit cannot all be checked;
+//! a success clears the count. Attempts with something shaped like a temporary password have
+//! their own allowance ([`Limit::TemporaryPasswordPerUserCode`]): a throttled person can still
+//! use the one they asked for by email, and such attempts never stretch the ordinary throttle.
 
 use std::sync::Arc;
 
@@ -19,11 +21,12 @@ use crate::audit::{AuditEvent, FailureReason, ThrottleLimit};
 use crate::desk::Desk;
 use crate::error::Refusal;
 use crate::identity::{AccountStatus, UserCode};
-use crate::limit::{client_ip, Limit};
+use crate::limit::{client_ip, limit_key, Limit};
 use crate::pages::{Language, Messages, SignInPage};
 use crate::password::{temporary, Password, Verification};
 use crate::respond::{self, Body};
 use crate::session::{unix_now, Session};
+use crate::store::{self, Change, Credentials};
 
 use super::{form, origin, urlencode, RequestBody};
 
@@ -78,15 +81,18 @@ pub(crate) async fn submit<B>(
 where
     B: RequestBody,
 {
-    origin::check(&parts.headers, &parts.uri)?;
+    origin::check(&desk.origin, &parts.headers)?;
     let fields = form::read(&parts.headers, body, &["user_code", "password", "next"]).await?;
     let next = fields.next()?;
     let code = fields.user_code(desk.config.user_codes.case)?;
     let typed = fields.require("password")?;
-    // A temporary password is recognised by its shape alone, so each attempt costs exactly one
-    // verification whatever the account holds (see `password::temporary`).
+    // A temporary password is recognised by its shape alone, so each attempt does the same
+    // work whatever the account holds (see `password::temporary`).
     let temporary = temporary::canonical(typed);
-    let password = fields.password(&desk.hasher, temporary.as_deref().unwrap_or(typed))?;
+    let password = match temporary {
+        Some(_) => None,
+        None => Some(fields.password(&desk.hasher, typed)?),
+    };
     let ip = client_ip(
         &parts.extensions,
         &parts.headers,
@@ -102,96 +108,124 @@ where
         });
         Refusal::Throttled { retry_after: wait }
     };
-    if let Err(wait) = desk.limit(Limit::SignInPerIp, &ip.to_string()).await? {
+    if let Err(wait) = desk.limit(Limit::SignInPerIp, &limit_key(ip)).await? {
         return Err(throttled(ThrottleLimit::ClientIp, wait));
     }
-    // A throttled person can always recover by email: a temporary password is 99 random bits,
-    // beyond guessing, so it is not held back by the per-code failure count (failures with it
-    // still count, and the per-IP limit still applies).
-    let rate = desk.config.sign_in.failures_per_code;
-    if temporary.is_none() {
-        if let Some(wait) = desk.throttle.peek(code.as_str(), rate).await? {
-            return Err(throttled(ThrottleLimit::UserCode, wait));
-        }
+    let throttle = match temporary {
+        Some(_) => Limit::TemporaryPasswordPerUserCode,
+        None => Limit::SignInPerUserCode,
+    };
+    if let Err(wait) = desk.reserve(throttle, code.as_str()).await? {
+        return Err(throttled(ThrottleLimit::UserCode, wait));
     }
 
-    // The same two lookups for every code, known or not.
+    // The same lookups for every code, known or not.
     let account = desk.directory.account(&code).await?;
-    let credentials = desk.credentials.credentials(&code).await?;
-    let runtime_hash = credentials.password_hash.clone();
-    let stored = match temporary {
-        Some(_) => credentials.usable_temporary(unix_now()).map(|t| &*t.hash),
-        None => runtime_hash
-            .as_deref()
-            .or_else(|| account.as_ref().and_then(|a| a.password_hash.as_deref())),
+    let usable = |credentials: &Credentials| {
+        account
+            .as_ref()
+            .is_some_and(|a| a.status == AccountStatus::Active && !credentials.is_disabled())
     };
-    let has_hash = stored.is_some();
-    let usable = account
-        .as_ref()
-        .is_some_and(|a| a.status == AccountStatus::Active && !credentials.disabled);
-    let verification = desk
-        .hasher
-        .verify(&password, stored.filter(|_| usable))
-        .await
-        .map_err(|_| Refusal::Unavailable)?;
-
-    let accepted = match (&account, verification) {
-        (Some(found), Verification::Match { needs_rehash }) => {
-            // A temporary password is single use, also under concurrent sign-ins: only one of
-            // them takes it.
-            let taken = match temporary {
-                Some(_) => {
-                    let hash = stored.unwrap_or_default();
-                    desk.credentials.take_temporary(&code, hash).await?
+    let directory_hash = account.as_ref().and_then(|a| a.password_hash.as_deref());
+    let (accepted, reason) = match (&temporary, &password) {
+        (Some(canonical), _) => {
+            // One read-and-swap: of two sign-ins with one temporary password, one wins.
+            let digest = temporary::digest(canonical);
+            let now = unix_now();
+            let redeemed = store::update(&*desk.credentials, &code, |credentials| {
+                let pending = credentials
+                    .pending_digest(now)
+                    .filter(|_| usable(credentials));
+                if !temporary::matches(&digest, pending) {
+                    return Change::Keep(None);
                 }
-                None => true,
-            };
-            taken.then(|| (Arc::clone(found), needs_rehash))
-        }
-        _ => None,
-    };
-    let (account, needs_rehash) = match accepted {
-        Some(accepted) => accepted,
-        None => {
-            let reason = match account {
-                None => FailureReason::UnknownCode,
-                Some(_) if !usable => FailureReason::Disabled,
-                Some(_) if temporary.is_some() => FailureReason::TemporaryPasswordInvalid,
-                Some(_) if !has_hash => FailureReason::NoPassword,
-                Some(_) => FailureReason::WrongPassword,
-            };
-            desk.throttle.spend(code.as_str(), rate).await?;
-            desk.audit.emit(&AuditEvent::SignInFailed {
-                user_code: code.clone(),
-                ip,
-                reason,
+                match credentials.redeem(&digest, now) {
+                    Some(key) => Change::Save(Some((key, credentials.epoch()))),
+                    None => Change::Keep(None),
+                }
+            })
+            .await?;
+            let accepted = redeemed.map(|(key, epoch)| Accepted {
+                epoch,
+                restricted: Some(key),
+                rehash: None,
             });
-            return Ok(render(
-                desk,
-                parts,
-                StatusCode::UNAUTHORIZED,
-                next.as_deref(),
-                Some(code.as_str()),
-            ));
+            (accepted, FailureReason::TemporaryPasswordInvalid)
         }
+        (None, Some(password)) => {
+            let credentials = desk.credentials.load(&code).await?.value;
+            let stored = credentials.password_hash(directory_hash);
+            let verification = desk
+                .hasher
+                .verify(password, stored.filter(|_| usable(&credentials)))
+                .await
+                .map_err(|_| Refusal::Unavailable)?;
+            let reason = if stored.is_some() {
+                FailureReason::WrongPassword
+            } else {
+                FailureReason::NoPassword
+            };
+            let accepted = match verification {
+                Verification::Match { needs_rehash } => {
+                    let verified = stored.map(str::to_owned).filter(|_| needs_rehash);
+                    // Someone who knows the password needs no temporary one: restricted
+                    // sessions end, and a password the directory replaced is dropped.
+                    let epoch = store::update(&*desk.credentials, &code, |credentials| {
+                        if credentials.signed_in(directory_hash) {
+                            Change::Save(credentials.epoch())
+                        } else {
+                            Change::Keep(credentials.epoch())
+                        }
+                    })
+                    .await?;
+                    Some(Accepted {
+                        epoch,
+                        restricted: None,
+                        rehash: verified,
+                    })
+                }
+                Verification::Mismatch => None,
+            };
+            (accepted, reason)
+        }
+        (None, None) => return Err(Refusal::MissingField("password")),
     };
 
-    // With a temporary password the session is restricted, and the sign-in throttle stays
+    let (Some(accepted), Some(account)) = (accepted, account.as_ref()) else {
+        let reason = match &account {
+            None => FailureReason::UnknownCode,
+            Some(a) if a.status != AccountStatus::Active => FailureReason::Disabled,
+            Some(_) => reason,
+        };
+        desk.audit.emit(&AuditEvent::SignInFailed {
+            user_code: code.clone(),
+            ip,
+            reason,
+        });
+        return Ok(render(
+            desk,
+            parts,
+            StatusCode::UNAUTHORIZED,
+            next.as_deref(),
+            Some(code.as_str()),
+        ));
+    };
+
+    // With a temporary password the session is restricted, and the ordinary throttle stays
     // until a password is chosen.
-    let restricted = temporary.is_some();
-    if !restricted {
-        desk.throttle.clear(code.as_str()).await?;
-        if needs_rehash {
-            tokio::spawn(rehash(
-                Arc::clone(desk),
-                code.clone(),
-                password,
-                runtime_hash,
-            ));
-        }
+    let restricted = accepted.restricted.is_some();
+    desk.throttle.clear(throttle, code.as_str()).await?;
+    if let (Some(verified), Some(password)) = (accepted.rehash, password) {
+        tokio::spawn(rehash(
+            Arc::clone(desk),
+            code.clone(),
+            password,
+            account.password_hash.clone(),
+            verified,
+        ));
     }
     session
-        .rotate(&account, credentials.epoch, restricted)
+        .rotate(account, accepted.epoch, accepted.restricted)
         .await?;
     let (event, target) = if restricted {
         let target = match &next {
@@ -226,15 +260,35 @@ where
     })
 }
 
+/// A sign-in that succeeded.
+struct Accepted {
+    /// The account's epoch to open the session under.
+    epoch: u64,
+    /// For a temporary password: the restricted session's name for it.
+    restricted: Option<Arc<str>>,
+    /// The stored hash that matched, when it should be recomputed with the current parameters.
+    rehash: Option<String>,
+}
+
 /// Recomputes a hash made with older parameters, off the request path. It replaces the stored
-/// hash only if nobody changed it meanwhile.
-async fn rehash(desk: Arc<Desk>, code: UserCode, password: Password, expected: Option<Arc<str>>) {
+/// hash only if it is still the one that was verified.
+async fn rehash(
+    desk: Arc<Desk>,
+    code: UserCode,
+    password: Password,
+    directory_hash: Option<String>,
+    verified: String,
+) {
     let outcome = match desk.hasher.hash(&password).await {
-        Ok(new) => desk
-            .credentials
-            .replace_password_hash(&code, expected.as_deref(), &new)
-            .await
-            .map_err(|e| e.to_string()),
+        Ok(new) => store::update(&*desk.credentials, &code, |credentials| {
+            if credentials.rehash(directory_hash.as_deref(), &verified, &new) {
+                Change::Save(true)
+            } else {
+                Change::Keep(false)
+            }
+        })
+        .await
+        .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     match outcome {

@@ -8,7 +8,7 @@ use crate::audit::AuditEvent;
 use crate::desk::Desk;
 use crate::error::Refusal;
 use crate::respond::{self, Body};
-use crate::session::Session;
+use crate::session::{Session, SessionState};
 
 use super::origin;
 
@@ -17,13 +17,13 @@ pub(crate) async fn submit(
     session: &Session,
     parts: &Parts,
 ) -> Result<Response<Body>, Refusal> {
-    origin::check(&parts.headers, &parts.uri)?;
-    let user_code = session
-        .identity()
-        .await
-        .ok()
-        .flatten()
-        .map(|i| i.user_code().clone());
+    origin::check(&desk.origin, &parts.headers)?;
+    let user_code = match session.state().await {
+        Ok(SessionState::SignedIn(who) | SessionState::MustChoosePassword(who)) => {
+            Some(who.user_code().clone())
+        }
+        _ => None,
+    };
     session.end().await?;
     desk.audit.emit(&AuditEvent::SignedOut { user_code });
     Ok(if respond::wants_json(&parts.headers) {

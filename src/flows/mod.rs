@@ -20,7 +20,7 @@ mod form;
 mod login;
 mod logout;
 mod next;
-mod origin;
+pub(crate) mod origin;
 mod password;
 
 pub(crate) use next::from_uri as next_from_uri;

@@ -1,12 +1,45 @@
 //! Refusing cross-site form posts (CSRF), the way browsers let servers tell: `Sec-Fetch-Site`
-//! where sent, else `Origin` compared with `Host`. A request with neither header comes from a
-//! non-browser client (curl, a script), which cannot be a victim of CSRF, and passes.
+//! where sent, else `Origin` compared with the portal's public origin (`mail.base_url`):
+//! scheme, host and port, so that a page served over another scheme, or from another port of
+//! the same host, cannot post. A request with neither header comes from a non-browser client
+//! (curl, a script), which cannot be a victim of CSRF, and passes.
 
 use http::{HeaderMap, Uri};
 
 use crate::error::Refusal;
 
-pub(crate) fn check(headers: &HeaderMap, uri: &Uri) -> Result<(), Refusal> {
+/// An origin: scheme, host (lower case) and port (the scheme's default when not written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Origin {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Origin {
+    /// The origin of an absolute `http` or `https` URL.
+    pub(crate) fn parse(url: &str) -> Option<Self> {
+        let uri = url.parse::<Uri>().ok()?;
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let default = match scheme.as_str() {
+            "http" => 80,
+            "https" => 443,
+            _ => return None,
+        };
+        let authority = uri.authority()?;
+        if authority.as_str().contains('@') {
+            return None;
+        }
+        Some(Self {
+            host: authority.host().to_ascii_lowercase(),
+            port: authority.port_u16().unwrap_or(default),
+            scheme,
+        })
+    }
+}
+
+/// Refuses a cross-site post to a portal whose public origin is `own`.
+pub(crate) fn check(own: &Origin, headers: &HeaderMap) -> Result<(), Refusal> {
     if let Some(site) = headers.get("sec-fetch-site") {
         return match site.as_bytes() {
             b"same-origin" | b"none" => Ok(()),
@@ -16,17 +49,8 @@ pub(crate) fn check(headers: &HeaderMap, uri: &Uri) -> Result<(), Refusal> {
     let Some(origin) = headers.get(http::header::ORIGIN) else {
         return Ok(());
     };
-    let host = headers
-        .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| uri.authority().map(|a| a.as_str()));
-    let origin_host = origin
-        .to_str()
-        .ok()
-        .and_then(|o| o.parse::<Uri>().ok())
-        .and_then(|o| o.authority().map(|a| a.as_str().to_owned()));
-    match (origin_host, host) {
-        (Some(o), Some(h)) if o.eq_ignore_ascii_case(h) => Ok(()),
+    match origin.to_str().ok().and_then(Origin::parse) {
+        Some(origin) if origin == *own => Ok(()),
         _ => Err(Refusal::CrossSite),
     }
 }
@@ -40,41 +64,40 @@ mod tests {
         for (k, v) in pairs {
             h.insert(*k, v.parse().unwrap());
         }
-        check(&h, &Uri::from_static("/auth/login"))
+        let own = Origin::parse("http://portal.example:3000").unwrap();
+        check(&own, &h)
     }
 
     #[test]
     fn same_origin_and_typed_navigation_pass() {
         assert!(check_with(&[("sec-fetch-site", "same-origin")]).is_ok());
         assert!(check_with(&[("sec-fetch-site", "none")]).is_ok());
-        assert!(check_with(&[
-            ("origin", "http://portal.example:3000"),
-            ("host", "portal.example:3000")
-        ])
-        .is_ok());
+        assert!(check_with(&[("origin", "http://Portal.Example:3000")]).is_ok());
         assert!(check_with(&[]).is_ok());
     }
 
     #[test]
     fn cross_site_posts_are_refused() {
+        for pairs in [
+            &[("sec-fetch-site", "cross-site")][..],
+            &[("sec-fetch-site", "same-site")],
+            &[("origin", "https://evil.example")],
+            &[("origin", "null")],
+            &[("origin", "https://portal.example:3000")],
+            &[("origin", "http://portal.example")],
+            &[("origin", "http://portal.example:3001")],
+            &[("origin", "http://user@portal.example:3000")],
+        ] {
+            assert_eq!(check_with(pairs), Err(Refusal::CrossSite), "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn default_ports_are_the_same_origin_written_or_not() {
         assert_eq!(
-            check_with(&[("sec-fetch-site", "cross-site")]),
-            Err(Refusal::CrossSite)
+            Origin::parse("https://portal.example"),
+            Origin::parse("https://portal.example:443")
         );
-        assert_eq!(
-            check_with(&[("sec-fetch-site", "same-site")]),
-            Err(Refusal::CrossSite)
-        );
-        assert_eq!(
-            check_with(&[
-                ("origin", "https://evil.example"),
-                ("host", "portal.example")
-            ]),
-            Err(Refusal::CrossSite)
-        );
-        assert_eq!(
-            check_with(&[("origin", "null"), ("host", "portal.example")]),
-            Err(Refusal::CrossSite)
-        );
+        assert!(Origin::parse("ftp://portal.example").is_none());
     }
 }

@@ -15,7 +15,7 @@ use crate::audit::{AuditEvent, ThrottleLimit};
 use crate::credential;
 use crate::desk::Desk;
 use crate::error::Refusal;
-use crate::limit::{client_ip, Limit};
+use crate::limit::{client_ip, limit_key, Limit};
 use crate::pages::{FormPage, Language, Messages, NoticePage};
 use crate::respond::{self, Body};
 
@@ -56,7 +56,7 @@ pub(crate) async fn submit<B>(
 where
     B: RequestBody,
 {
-    origin::check(&parts.headers, &parts.uri)?;
+    origin::check(&desk.origin, &parts.headers)?;
     let fields = form::read(&parts.headers, body, &["user_code"]).await?;
     let code = fields.user_code(desk.config.user_codes.case)?;
     let ip = client_ip(
@@ -66,7 +66,7 @@ where
         desk.config.trusted_proxy_header,
     );
     let checks = [
-        (Limit::RequestPerIp, ip.to_string(), ThrottleLimit::ClientIp),
+        (Limit::RequestPerIp, limit_key(ip), ThrottleLimit::ClientIp),
         (
             Limit::RequestPerUserCode,
             code.as_str().to_owned(),

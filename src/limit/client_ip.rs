@@ -52,6 +52,23 @@ pub fn client_ip(
     hops.first().copied().flatten().unwrap_or(peer)
 }
 
+/// The key a client address is limited under: an IPv4 address as it is (also when written as
+/// an IPv4-mapped IPv6 address), an IPv6 address by its /64 network. A /64 is the smallest block
+/// a network usually hands one customer, so keying by the whole address would let one client
+/// rotate through 2^64 addresses and escape every per-address limit.
+pub fn limit_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("{}/64", std::net::Ipv6Addr::from(network))
+            }
+        },
+    }
+}
+
 fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
     if let Some(PeerAddr(addr)) = extensions.get::<PeerAddr>() {
         return Some(addr.ip());
@@ -138,6 +155,16 @@ mod tests {
             client_ip(&ext("10.0.0.1:1"), &h, &trusted, XFF),
             "203.0.113.7".parse::<IpAddr>().unwrap()
         );
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_by_their_network_and_mapped_ipv4_as_ipv4() {
+        let key = |s: &str| limit_key(s.parse().unwrap());
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff::9"));
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(key("192.0.2.7"), "192.0.2.7");
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! A key whose TAT lies in the past is in the same state as a key never seen, so stores may
 //! forget it: that is what keeps their memory bounded.
 //!
-//! Stores call [`peek`] before an attempt (does the key still have an allowance?) and [`spend`]
-//! after a failure. Keeping the two apart is what lets only *failed* sign-ins count.
+//! A check is [`peek`] (does the key still have an allowance?) then, only if it does,
+//! [`spend`], in one atomic step: a refusal spends nothing, so hammering a refused key never
+//! pushes its wait further than one period after the last admitted event.
 
 use std::time::Duration;
 

@@ -20,6 +20,15 @@ mod rate;
 pub enum Limit {
     /// Sign-in attempts per client IP.
     SignInPerIp,
+    /// Sign-in attempts per user code with an ordinary password (the sign-in throttle; a
+    /// success clears it).
+    SignInPerUserCode,
+    /// Sign-in attempts per user code with something shaped like a temporary password: their
+    /// own allowance, so that a throttled person can still sign in with one received by email,
+    /// and so that such guesses can neither stretch the throttle nor go unbounded.
+    TemporaryPasswordPerUserCode,
+    /// "This wasn't me" links followed per client IP.
+    CancelPerIp,
     /// Credential requests per client IP.
     RequestPerIp,
     /// Credential requests per user code.
@@ -35,6 +44,9 @@ impl Limit {
     pub fn name(self) -> &'static str {
         match self {
             Limit::SignInPerIp => "sign-in-ip",
+            Limit::SignInPerUserCode => "sign-in-code",
+            Limit::TemporaryPasswordPerUserCode => "temporary-code",
+            Limit::CancelPerIp => "cancel-ip",
             Limit::RequestPerIp => "request-ip",
             Limit::RequestPerUserCode => "request-code",
             Limit::RequestPerEmail => "request-email",
@@ -43,7 +55,7 @@ impl Limit {
     }
 }
 
-pub use client_ip::{client_ip, PeerAddr, ProxyHeader};
+pub use client_ip::{client_ip, limit_key, PeerAddr, ProxyHeader};
 pub use keyed::KeyedLimiter;
 pub use rate::{Rate, RateError};
 

@@ -66,8 +66,14 @@ pub struct Messages {
     pub cancel_intro: &'static str,
     /// The cancel button.
     pub cancel_submit: &'static str,
-    /// After cancelling (the same whether anything was pending or not).
+    /// After cancelling a temporary password that was still waiting.
     pub cancelled: &'static str,
+    /// After cancelling one that had been used to sign in.
+    pub cancelled_used: &'static str,
+    /// After cancelling one that had been used to choose a new password.
+    pub cancelled_undone: &'static str,
+    /// When the link matches nothing (any more).
+    pub nothing_to_cancel: &'static str,
     malformed: &'static str,
     too_large: &'static str,
     media_type: &'static str,
@@ -152,9 +158,12 @@ static FR: Messages = Messages {
     password_unusable: "Ce mot de passe ne peut pas être utilisé : il ressemble à un mot de passe temporaire ou à votre code d'utilisateur.",
     nothing_to_choose: "Aucun mot de passe à choisir. Pour changer votre mot de passe, communiquez avec le service à la clientèle.",
     cancel_title: "Annuler la demande de mot de passe",
-    cancel_intro: "Vous n'avez pas demandé de mot de passe? Annulez le mot de passe temporaire envoyé par courriel. Votre mot de passe actuel ne change pas.",
+    cancel_intro: "Vous n'avez pas demandé de mot de passe? Annulez la demande : le mot de passe temporaire envoyé par courriel ne fonctionnera plus, et ce qui a été fait avec lui sera défait.",
     cancel_submit: "ANNULER LA DEMANDE",
-    cancelled: "C'est fait : s'il y avait un mot de passe temporaire en attente, il ne fonctionne plus. Votre mot de passe actuel n'a pas changé.",
+    cancelled: "C'est fait : le mot de passe temporaire ne fonctionne plus. Votre mot de passe actuel n'a pas changé.",
+    cancelled_used: "C'est fait : le mot de passe temporaire avait déjà servi à ouvrir une session. Cette session est fermée et le mot de passe temporaire ne fonctionne plus. Votre mot de passe actuel n'a pas changé. Si ce n'était pas vous, communiquez avec le service à la clientèle.",
+    cancelled_undone: "C'est fait : le mot de passe temporaire avait servi à choisir un nouveau mot de passe. Ce changement est défait : votre mot de passe précédent fonctionne de nouveau, et toutes les sessions de votre compte sont fermées. Communiquez avec le service à la clientèle.",
+    nothing_to_cancel: "Il n'y a rien à annuler : ce lien ne fonctionne plus (le mot de passe temporaire a déjà été annulé, remplacé par une nouvelle demande, ou il est expiré).",
     malformed: "La demande est mal formée.",
     too_large: "La demande est trop volumineuse.",
     media_type: "Format de demande non pris en charge.",
@@ -204,9 +213,12 @@ static EN: Messages = Messages {
     password_unusable: "This password cannot be used: it looks like a temporary password or your user code.",
     nothing_to_choose: "There is no password to choose. To change your password, contact customer service.",
     cancel_title: "Cancel the password request",
-    cancel_intro: "Did not ask for a password? Cancel the temporary password sent by email. Your current password does not change.",
+    cancel_intro: "Did not ask for a password? Cancel the request: the temporary password sent by email will stop working, and whatever was done with it will be undone.",
     cancel_submit: "CANCEL THE REQUEST",
-    cancelled: "Done: if a temporary password was pending, it no longer works. Your current password has not changed.",
+    cancelled: "Done: the temporary password no longer works. Your current password has not changed.",
+    cancelled_used: "Done: the temporary password had already been used to sign in. That session is closed and the temporary password no longer works. Your current password has not changed. If it was not you, please call customer service.",
+    cancelled_undone: "Done: the temporary password had been used to choose a new password. That change is undone: your previous password works again, and every session of your account is closed. Please call customer service.",
+    nothing_to_cancel: "Nothing to cancel: this link no longer works (the temporary password was already cancelled, replaced by a newer request, or has expired).",
     malformed: "The request is malformed.",
     too_large: "The request is too large.",
     media_type: "Unsupported request format.",

@@ -7,11 +7,19 @@
 //! 31-letter alphabet carry 99 bits from the OS RNG, above the 80 the design asks for.
 //!
 //! Because the shape is unmistakable, a sign-in knows from the typed text alone whether to check
-//! it against the account's temporary password or its ordinary one: one argon2 verification per
-//! attempt, whatever the account holds, so a pending temporary password cannot be detected by
-//! timing. A password of that shape is refused when a person chooses one.
+//! it against the account's temporary password or its ordinary one, so each attempt does the
+//! same work whatever the account holds. A password of that shape is refused when a person
+//! chooses one.
+//!
+//! Being 99 random bits, a temporary password is stored as a BLAKE2b digest, like a session id,
+//! not with argon2: stretching adds nothing against guessing at that strength. This matters for
+//! more than speed: issuing one then costs microseconds and no hashing thread, so a sign-in
+//! sent right after "email me my password" takes the same time whether the code asked for was
+//! an account with its own mailbox (which gets a temporary password) or not.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
+use blake2::{Blake2b, Digest};
+use subtle::ConstantTimeEq;
 
 /// The alphabet: digits 2-9 and capitals without I, L, O.
 const ALPHABET: &[u8; 31] = b"23456789ABCDEFGHJKMNPQRSTUVWXYZ";
@@ -58,6 +66,29 @@ pub fn canonical(typed: &str) -> Option<String> {
     (out.len() == LENGTH).then_some(out)
 }
 
+/// What stores keep of a temporary password: hex BLAKE2b-256 of its canonical form.
+pub(crate) fn digest(canonical: &str) -> String {
+    let mut hasher = Blake2b::<blake2::digest::consts::U32>::new();
+    hasher.update(b"guichet temporary password\0");
+    hasher.update(canonical.as_bytes());
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `digest` (of what was typed) is the stored one, in constant time. With nothing
+/// stored, a comparison against a value that matches nothing takes the same time.
+pub(crate) fn matches(digest: &str, stored: Option<&str>) -> bool {
+    const NOTHING: &str = "-nothing-stored-nothing-stored-nothing-stored-nothing-stored-xx";
+    let (stored, real) = match stored {
+        Some(stored) => (stored, true),
+        None => (NOTHING, false),
+    };
+    bool::from(digest.as_bytes().ct_eq(stored.as_bytes())) && real
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +126,16 @@ mod tests {
         ] {
             assert_eq!(canonical(p), None, "{p}");
         }
+    }
+
+    #[test]
+    fn a_digest_matches_only_its_own_password() {
+        let a = canonical(&generate()).unwrap();
+        let b = canonical(&generate()).unwrap();
+        assert!(matches(&digest(&a), Some(&digest(&a))));
+        assert!(!matches(&digest(&a), Some(&digest(&b))));
+        assert!(!matches(&digest(&a), None));
+        assert_eq!(digest(&a).len(), 64);
     }
 
     proptest! {

@@ -7,7 +7,7 @@ use http::request::Parts;
 
 use crate::guard::{answer, Denial, Denied};
 use crate::identity::Identity;
-use crate::session::Session;
+use crate::session::{Session, SessionState};
 
 /// Why the [`Identity`] extractor refused; answers like a guard would.
 #[derive(Debug)]
@@ -36,10 +36,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Identity {
             *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
             return Err(IdentityRejection(response));
         };
-        let denial = match session.identity().await {
-            Ok(Some(identity)) if !identity.is_restricted() => return Ok(identity),
-            Ok(Some(_)) => Denial::PasswordMustBeSet,
-            Ok(None) => Denial::SignInRequired,
+        let denial = match session.state().await {
+            Ok(SessionState::SignedIn(identity)) => return Ok(identity),
+            Ok(SessionState::MustChoosePassword(_)) => Denial::PasswordMustBeSet,
+            Ok(_) => Denial::SignInRequired,
             Err(_) => Denial::Unavailable,
         };
         let desk = session.desk();
@@ -67,7 +67,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
             return Ok(None);
         };
         match session.identity().await {
-            Ok(identity) => Ok(identity.filter(|i| !i.is_restricted())),
+            Ok(identity) => Ok(identity),
             Err(error) => {
                 tracing::warn!(target: "guichet", %error, "store unavailable; serving a public route as anonymous");
                 Ok(None)

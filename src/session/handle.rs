@@ -22,7 +22,20 @@ struct State {
     desk: Arc<Desk>,
     cookies: Cookies,
     cookie: Option<SessionCookie>,
-    identity: OnceCell<Result<Option<Identity>, StoreError>>,
+    state: OnceCell<Result<SessionState, StoreError>>,
+}
+
+/// Who a request's session says is there.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum SessionState {
+    /// Nobody: no session cookie, or a session that ended.
+    Anonymous,
+    /// Signed in with a temporary password: a restricted session, whose only door is choosing a
+    /// password. Treat it as anonymous everywhere else.
+    MustChoosePassword(Identity),
+    /// Signed in.
+    SignedIn(Identity),
 }
 
 impl Session {
@@ -41,7 +54,7 @@ impl Session {
             desk,
             cookies,
             cookie,
-            identity: OnceCell::new(),
+            state: OnceCell::new(),
         }));
         if unusable {
             session.clear_cookie();
@@ -49,17 +62,27 @@ impl Session {
         session
     }
 
-    /// Who is signed in: `Ok(None)` for anonymous (or dead) sessions, `Err` when a store could
-    /// not answer (fail closed: treat as "cannot tell", never as signed in).
+    /// Who is signed in: `Ok(None)` for anonymous (or dead) sessions and for restricted ones
+    /// (opened with a temporary password, see [`state`](Self::state)); `Err` when a store
+    /// could not answer (fail closed: treat it as "cannot tell", never as signed in).
     pub async fn identity(&self) -> Result<Option<Identity>, StoreError> {
+        Ok(match self.state().await? {
+            SessionState::SignedIn(identity) => Some(identity),
+            _ => None,
+        })
+    }
+
+    /// Everything the session says, restricted sessions included. Resolved once per request;
+    /// guards, extractors and handlers share the answer.
+    pub async fn state(&self) -> Result<SessionState, StoreError> {
         self.0
-            .identity
+            .state
             .get_or_init(|| async {
                 let Some(cookie) = &self.0.cookie else {
-                    return Ok(None);
+                    return Ok(SessionState::Anonymous);
                 };
                 let resolved = lifecycle::resolve(&self.0.desk, cookie).await;
-                if matches!(resolved, Ok(None)) {
+                if matches!(resolved, Ok(SessionState::Anonymous)) {
                     self.clear_cookie();
                 }
                 resolved
@@ -78,7 +101,7 @@ impl Session {
         &self,
         account: &Account,
         epoch: u64,
-        restricted: bool,
+        restricted: Option<Arc<str>>,
     ) -> Result<(), StoreError> {
         if let Some(old) = &self.0.cookie {
             lifecycle::close(&self.0.desk, &old.id).await?;

@@ -6,15 +6,17 @@ use crate::audit::{AuditEvent, ExpiryReason};
 use crate::desk::Desk;
 use crate::error::StoreError;
 use crate::identity::{Account, AccountStatus, Identity};
-use crate::session::{unix_now, SessionCookie, SessionId, SessionRecord};
+use crate::session::{unix_now, SessionCookie, SessionId, SessionRecord, SessionState};
+use crate::store::Credentials;
 
 /// Opens a new session for `account` under its current `epoch` and returns the id to send
-/// in the cookie. A key collision (never expected with 256 bits) is retried with a new id.
+/// in the cookie; `restricted` names the temporary password of a restricted session. A key
+/// collision (never expected with 256 bits) is retried with a new id.
 pub(crate) async fn open(
     desk: &Desk,
     account: &Account,
     epoch: u64,
-    restricted: bool,
+    restricted: Option<std::sync::Arc<str>>,
 ) -> Result<SessionId, StoreError> {
     let now = unix_now();
     let record = SessionRecord {
@@ -31,8 +33,8 @@ pub(crate) async fn open(
             return Ok(id);
         }
     }
-    Err(StoreError(
-        "could not create a session with a fresh id".into(),
+    Err(StoreError::new(
+        "could not create a session with a fresh id",
     ))
 }
 
@@ -49,30 +51,23 @@ pub(crate) async fn close(desk: &Desk, id: &SessionId) -> Result<(), StoreError>
 pub(crate) async fn resolve(
     desk: &Desk,
     cookie: &SessionCookie,
-) -> Result<Option<Identity>, StoreError> {
+) -> Result<SessionState, StoreError> {
     let key = cookie.id.key();
     let code = &cookie.user_code;
     let (record, account, credentials) = tokio::join!(
         desk.sessions.load(&key),
         desk.directory.account(code),
-        desk.credentials.credentials(code)
+        desk.credentials.load(code)
     );
     let Some(record) = record?.filter(|r| r.user_code == *code) else {
-        return Ok(None);
+        return Ok(SessionState::Anonymous);
     };
-    let (account, credentials) = (account?, credentials?);
+    let (account, credentials) = (account?, credentials?.value);
     let now = unix_now();
     let outcome = match account {
         None => Err(ExpiryReason::AccountGone),
-        Some(account) => judge(
-            &desk.config.sessions,
-            &record,
-            now,
-            account.status,
-            credentials.disabled,
-            credentials.epoch,
-        )
-        .map(|touch| (account, touch)),
+        Some(account) => judge(&desk.config.sessions, &record, now, &account, &credentials)
+            .map(|touch| (account, touch)),
     };
     match outcome {
         Ok((account, touch)) => {
@@ -90,7 +85,13 @@ pub(crate) async fn resolve(
                     }
                 });
             }
-            Ok(Some(Identity::new(account, record.restricted)))
+            let restricted = record.restricted.is_some();
+            let identity = Identity::new(account, record.restricted);
+            Ok(if restricted {
+                SessionState::MustChoosePassword(identity)
+            } else {
+                SessionState::SignedIn(identity)
+            })
         }
         Err(reason) => {
             desk.sessions.destroy(&key).await?;
@@ -98,7 +99,7 @@ pub(crate) async fn resolve(
                 user_code: record.user_code,
                 reason,
             });
-            Ok(None)
+            Ok(SessionState::Anonymous)
         }
     }
 }
@@ -110,15 +111,22 @@ fn judge(
     config: &crate::config::SessionConfig,
     record: &SessionRecord,
     now: u64,
-    status: AccountStatus,
-    disabled: bool,
-    epoch: u64,
+    account: &Account,
+    credentials: &Credentials,
 ) -> Result<Option<Duration>, ExpiryReason> {
-    if status == AccountStatus::Disabled || disabled {
+    if account.status == AccountStatus::Disabled || credentials.is_disabled() {
         return Err(ExpiryReason::Disabled);
     }
-    if record.epoch != epoch {
+    if record.epoch != credentials.epoch() {
         return Err(ExpiryReason::EpochMoved);
+    }
+    if credentials.is_superseded(account.password_hash.as_deref()) {
+        return Err(ExpiryReason::PasswordReplaced);
+    }
+    if let Some(key) = &record.restricted {
+        if !credentials.allows_restricted(key) {
+            return Err(ExpiryReason::TemporaryPasswordEnded);
+        }
     }
     let age = now.saturating_sub(record.created_at);
     let idle = now.saturating_sub(record.last_seen);
@@ -148,21 +156,35 @@ mod tests {
             epoch: 3,
             created_at,
             last_seen,
-            restricted: false,
+            restricted: None,
+        }
+    }
+
+    fn account(status: AccountStatus) -> Account {
+        Account {
+            code: UserCode::parse("ACME-001", CasePolicy::Insensitive).unwrap(),
+            name: "Marie".into(),
+            email: None,
+            client: "acme".into(),
+            services: Vec::new(),
+            password_hash: Some("directory".into()),
+            status,
+            shared_inbox: false,
+        }
+    }
+
+    fn credentials(epoch: u64) -> Credentials {
+        Credentials {
+            epoch,
+            ..Credentials::default()
         }
     }
 
     const T0: u64 = 1_800_000_000;
 
     fn at(r: &SessionRecord, now: u64) -> Result<Option<Duration>, ExpiryReason> {
-        judge(
-            &SessionConfig::default(),
-            r,
-            now,
-            AccountStatus::Active,
-            false,
-            3,
-        )
+        let active = account(AccountStatus::Active);
+        judge(&SessionConfig::default(), r, now, &active, &credentials(3))
     }
 
     #[test]
@@ -199,17 +221,56 @@ mod tests {
     fn a_moved_epoch_or_a_disabled_account_ends_the_session() {
         let r = record(T0, T0);
         let config = SessionConfig::default();
+        let active = account(AccountStatus::Active);
         assert_eq!(
-            judge(&config, &r, T0, AccountStatus::Active, false, 4),
+            judge(&config, &r, T0, &active, &credentials(4)),
             Err(ExpiryReason::EpochMoved)
         );
+        let mut disabled = credentials(3);
+        disabled.disabled = true;
         assert_eq!(
-            judge(&config, &r, T0, AccountStatus::Active, true, 3),
+            judge(&config, &r, T0, &active, &disabled),
             Err(ExpiryReason::Disabled)
         );
         assert_eq!(
-            judge(&config, &r, T0, AccountStatus::Disabled, false, 3),
+            judge(
+                &config,
+                &r,
+                T0,
+                &account(AccountStatus::Disabled),
+                &credentials(3)
+            ),
             Err(ExpiryReason::Disabled)
+        );
+    }
+
+    #[test]
+    fn a_new_password_from_the_directory_ends_sessions_under_a_chosen_one() {
+        let r = record(T0, T0);
+        let config = SessionConfig::default();
+        let mut chosen = credentials(2);
+        chosen.choose(Some("older directory hash"), "chosen", None);
+        assert_eq!(chosen.epoch(), 3);
+        assert_eq!(
+            judge(&config, &r, T0, &account(AccountStatus::Active), &chosen),
+            Err(ExpiryReason::PasswordReplaced)
+        );
+    }
+
+    #[test]
+    fn a_restricted_session_lives_only_while_its_temporary_password_is_in_use() {
+        let mut r = record(T0, T0);
+        r.restricted = Some("key".into());
+        let config = SessionConfig::default();
+        let active = account(AccountStatus::Active);
+        let mut c = credentials(3);
+        c.issue_temporary("digest", T0 + 3600, "key");
+        c.redeem("digest", T0);
+        assert_eq!(judge(&config, &r, T0, &active, &c), Ok(None));
+        c.cancel("key", T0);
+        assert_eq!(
+            judge(&config, &r, T0, &active, &c),
+            Err(ExpiryReason::TemporaryPasswordEnded)
         );
     }
 }

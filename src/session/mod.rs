@@ -27,7 +27,7 @@ mod record;
 #[cfg(feature = "axum")]
 mod extract;
 
-pub use handle::Session;
+pub use handle::{Session, SessionState};
 pub use id::{SessionCookie, SessionId, SessionKey};
 pub use layer::{SessionLayer, SessionService};
 pub use record::SessionRecord;

@@ -18,7 +18,9 @@ pub struct SessionRecord {
     /// Last recorded use, unix seconds (for the idle timeout).
     #[serde(rename = "s")]
     pub last_seen: u64,
-    /// Opened with a temporary password: only choosing a password is allowed.
-    #[serde(rename = "r", default, skip_serializing_if = "std::ops::Not::not")]
-    pub restricted: bool,
+    /// Opened with a temporary password: only choosing a password is allowed. It names that
+    /// temporary password (by the hash of its cancel token), so that "this wasn't me", or a
+    /// sign-in with the account's own password, can end it.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub restricted: Option<std::sync::Arc<str>>,
 }

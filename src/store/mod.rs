@@ -4,20 +4,23 @@
 //! | --- | --- | --- |
 //! | [`Directory`] | accounts and clients: the read-only profile, usually the application's own database | no (guichet never writes it) |
 //! | [`SessionStore`] | sessions, keyed by a hash of the session id | every sign-in, sign-out, and now and then a touch |
-//! | [`CredentialStore`] | per account: a password hash set at run time, the credential epoch, a disabled flag | rehash, disable, "sign out everywhere" |
-//! | [`ThrottleStore`] | failed sign-ins per user code | every failure; cleared on success |
+//! | [`CredentialStore`] | per account, one versioned value ([`Credentials`]): a password set at run time, the credential epoch, a disabled flag, the last temporary password | rehash, chosen or temporary password, disable, "sign out everywhere" |
+//! | [`ThrottleStore`] | sign-in attempts per user code | every attempt, before the password is checked; cleared on success |
 //! | [`RateLimitStore`] | rate limits per client IP, user code, address, and in all | every sign-in and credential request |
 //! | [`MailQueue`] | letters waiting for delivery (never a credential) | every credential request |
 //!
 //! Each method has one sharp meaning, so that the memory implementations here and the ones for
-//! several processes (Redis) can be held to the same contract by one shared test suite
-//! (`tests/store_contract.rs`).
+//! several processes (Redis) can be held to the same contract by one test suite, public as
+//! `store::contract` with the `test-util` feature for stores written elsewhere.
 //!
 //! Every method can fail with [`StoreError`]; guichet then fails closed (`503`), never open.
 //! No store ever receives a session id or a password in clear: sessions are keyed by
 //! [`SessionKey`](crate::session::SessionKey), a BLAKE2b hash of the id, and passwords arrive
 //! as argon2id PHC strings.
 
+#[cfg(feature = "test-util")]
+pub mod contract;
+mod credentials;
 pub mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;
@@ -26,13 +29,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
 use crate::identity::{Account, Email, UserCode};
 use crate::limit::{Limit, Rate};
 use crate::mail::Letter;
 use crate::session::{SessionKey, SessionRecord};
+
+pub(crate) use credentials::{update, Change};
+pub use credentials::{Credentials, Versioned};
 
 /// The accounts guichet authenticates. Implement it over your own user database; the embedded
 /// default is [`AccountsFile`](memory::AccountsFile), loaded from the portal's TOML file.
@@ -94,108 +99,27 @@ pub trait SessionStore: Send + Sync + 'static {
     async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError>;
 }
 
-/// Credential state that changes at run time, per account. It must outlive a restart.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Credentials {
-    /// Moves on every password change, disable and "sign out everywhere"; a session opened
-    /// under another epoch is dead.
-    pub epoch: u64,
-    /// A PHC string set at run time (rehash, chosen password); it takes precedence over the
-    /// directory's.
-    pub password_hash: Option<Arc<str>>,
-    /// Disabled at run time (the directory's status counts too).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub disabled: bool,
-    /// A pending temporary password ("email me my password"), if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub temporary: Option<TemporaryCredential>,
-}
-
-impl Credentials {
-    /// The pending temporary credential, if it is still usable at `now` (unix seconds): not
-    /// expired, and issued under the current epoch.
-    pub fn usable_temporary(&self, now: u64) -> Option<&TemporaryCredential> {
-        self.temporary
-            .as_ref()
-            .filter(|t| t.expires_at > now && t.epoch == self.epoch)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_expired_temporary_password_is_not_usable() {
-        let credentials = Credentials {
-            temporary: Some(TemporaryCredential {
-                hash: Arc::from("$h"),
-                expires_at: 1000,
-                epoch: 0,
-                cancel_key: String::new(),
-            }),
-            ..Credentials::default()
-        };
-        assert!(credentials.usable_temporary(999).is_some());
-        assert!(credentials.usable_temporary(1000).is_none());
-    }
-}
-
-/// A temporary password waiting to be used: only its hash is kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TemporaryCredential {
-    /// argon2id PHC string of the temporary password (canonical form).
-    pub hash: Arc<str>,
-    /// When it stops working, unix seconds.
-    pub expires_at: u64,
-    /// The account's credential epoch when it was issued; if the epoch moves, it is void.
-    pub epoch: u64,
-    /// Hex BLAKE2b-256 of the cancel token carried by the email's "this wasn't me" link.
-    pub cancel_key: String,
-}
-
-/// Credential state per account.
+/// Run-time credential state per account, as an opaque versioned value ([`Credentials`]).
+///
+/// Two methods with one sharp meaning: read the state with its version, and replace it only if
+/// the version did not move. Every rule about credentials (a temporary password works once,
+/// "this wasn't me" undoes what it opened, a chosen password moves the epoch, ...) is applied by
+/// guichet on top of that compare-and-swap, so it holds for every store alike.
 #[async_trait]
 pub trait CredentialStore: Send + Sync + 'static {
-    /// The account's state; the default state if nothing was ever stored.
-    async fn credentials(&self, code: &UserCode) -> Result<Credentials, StoreError>;
+    /// The account's state and its version; the default state with version 0 if nothing was
+    /// ever stored.
+    async fn load(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError>;
 
-    /// Replaces the run-time password hash with `new` if it is still `expected` (`None`: no
-    /// run-time hash yet). Returns whether it did. The epoch does not move: this is for
-    /// rehashing the same password, which must not sign anyone out.
-    async fn replace_password_hash(
+    /// Stores `state` if the account's version is still `version` (0: nothing stored yet) and
+    /// moves the version on; says whether it did. Of two writers that read the same version,
+    /// exactly one succeeds.
+    async fn save(
         &self,
         code: &UserCode,
-        expected: Option<&str>,
-        new: &str,
+        version: u64,
+        state: &Credentials,
     ) -> Result<bool, StoreError>;
-
-    /// Moves the epoch, ending every session and pending credential of the account.
-    async fn bump_epoch(&self, code: &UserCode) -> Result<u64, StoreError>;
-
-    /// Disables or re-enables the account; disabling moves the epoch too.
-    async fn set_disabled(&self, code: &UserCode, disabled: bool) -> Result<(), StoreError>;
-
-    /// Stores a temporary credential, replacing any pending one (a newer request wins).
-    async fn issue_temporary(
-        &self,
-        code: &UserCode,
-        temporary: &TemporaryCredential,
-    ) -> Result<(), StoreError>;
-
-    /// Removes the pending temporary credential if its hash is still `hash`, and says whether
-    /// it did. Of two concurrent sign-ins with one temporary password, exactly one gets `true`:
-    /// this is what makes a temporary password single-use.
-    async fn take_temporary(&self, code: &UserCode, hash: &str) -> Result<bool, StoreError>;
-
-    /// Removes the pending temporary credential if its `cancel_key` matches; says whether it did.
-    async fn cancel_temporary(&self, code: &UserCode, cancel_key: &str)
-        -> Result<bool, StoreError>;
-
-    /// Records a password the person chose: the run-time hash becomes `hash`, any pending
-    /// temporary credential is dropped, and the epoch moves (every other session ends).
-    /// Returns the new epoch.
-    async fn set_password(&self, code: &UserCode, hash: &str) -> Result<u64, StoreError>;
 }
 
 /// A letter taken from a [`MailQueue`], reserved for the taker until its lease runs out.
@@ -243,16 +167,68 @@ pub trait RateLimitStore: Send + Sync + 'static {
     ) -> Result<Option<Duration>, StoreError>;
 }
 
-/// Failure counts for sign-in throttling, with [GCRA](crate::limit::gcra) semantics, keyed by
-/// normalised user code (known or not).
+/// Sign-in throttles per user code (known or not), with [GCRA](crate::limit::gcra) semantics:
+/// like [`RateLimitStore`], and a success clears them.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync + 'static {
-    /// How long `key` must wait under `rate`, or `None` if it may try now. Spends nothing.
-    async fn peek(&self, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError>;
-
-    /// Spends one allowance (a failure).
-    async fn spend(&self, key: &str, rate: Rate) -> Result<(), StoreError>;
+    /// Spends one allowance of `key` under `limit` if one is left and returns `None`, in one
+    /// atomic step; otherwise spends nothing and returns how long to wait. A sign-in reserves
+    /// its attempt before the password is checked, so concurrent attempts cannot all slip in.
+    async fn reserve(
+        &self,
+        limit: Limit,
+        key: &str,
+        rate: Rate,
+    ) -> Result<Option<Duration>, StoreError>;
 
     /// Forgets the key (a success).
-    async fn clear(&self, key: &str) -> Result<(), StoreError>;
+    async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError>;
+}
+
+/// A shared store is a store, so one can serve several [`Guichet`](crate::Guichet)s (or be
+/// kept by the application to look at it).
+macro_rules! shared {
+    ($($trait:ident { $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $out:ty;)* })*) => {
+        $(
+            #[async_trait]
+            impl<T: $trait + ?Sized> $trait for Arc<T> {
+                $(
+                    async fn $method(&self $(, $arg: $ty)*) -> $out {
+                        (**self).$method($($arg),*).await
+                    }
+                )*
+            }
+        )*
+    };
+}
+
+shared! {
+    Directory {
+        async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError>;
+        async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError>;
+    }
+    SessionStore {
+        async fn create(&self, key: &SessionKey, record: &SessionRecord, ttl: Duration) -> Result<bool, StoreError>;
+        async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError>;
+        async fn touch(&self, key: &SessionKey, record: &SessionRecord, ttl: Duration) -> Result<(), StoreError>;
+        async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError>;
+    }
+    CredentialStore {
+        async fn load(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError>;
+        async fn save(&self, code: &UserCode, version: u64, state: &Credentials) -> Result<bool, StoreError>;
+    }
+    ThrottleStore {
+        async fn reserve(&self, limit: Limit, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError>;
+        async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError>;
+    }
+    RateLimitStore {
+        async fn check(&self, limit: Limit, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError>;
+    }
+    MailQueue {
+        async fn push(&self, letter: &Letter, capacity: usize) -> Result<bool, StoreError>;
+        async fn claim(&self, lease: Duration) -> Result<Option<Claimed>, StoreError>;
+        async fn complete(&self, id: &str) -> Result<(), StoreError>;
+        async fn retry(&self, id: &str, after: Duration) -> Result<(), StoreError>;
+        async fn waiting(&self) -> Result<usize, StoreError>;
+    }
 }

@@ -219,25 +219,34 @@ impl Portal {
         tune: impl FnOnce(&mut Config),
         build: impl FnOnce(GuichetBuilder) -> GuichetBuilder,
     ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free port");
+        let addr = listener.local_addr().expect("a bound address");
         let mut config = light_config();
         tune(&mut config);
         let accounts = directory(&config).await;
+        // The portal's own origin: form posts are checked against it.
         let builder = Guichet::builder()
-            .base_url("http://127.0.0.1")
+            .base_url(format!("http://{addr}"))
             .config(config)
             .directory(accounts);
         let guichet = build(builder)
             .build()
             .expect("the test configuration is valid");
-        Self::serve(guichet).await
+        Self::serve_on(listener, guichet)
     }
 
     /// Serves `guichet`'s test application on a fresh port.
     pub async fn serve(guichet: Guichet) -> Self {
-        let router = app(&guichet);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a free port");
+        Self::serve_on(listener, guichet)
+    }
+
+    fn serve_on(listener: tokio::net::TcpListener, guichet: Guichet) -> Self {
+        let router = app(&guichet);
         let addr = listener.local_addr().expect("a bound address");
         let service = router
             .clone()

@@ -1,8 +1,8 @@
 //! In-memory stores: the embedded default for one process.
 //!
-//! Sessions and throttles live and die with the process (a restart signs everyone out, which
-//! is safe). Credential state must survive a restart, so [`MemoryCredentialStore::persistent`]
-//! mirrors it to a file. Every map here evicts what has expired, so memory stays bounded.
+//! Everything lives and dies with the process: a restart signs everyone out, forgets throttles
+//! and queued letters, and brings back the directory's password of anyone who chose one. For
+//! tests and throw-away demos. Every map here evicts what has expired, so memory stays bounded.
 
 mod accounts;
 mod credentials;

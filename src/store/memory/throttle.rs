@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use crate::error::StoreError;
-use crate::limit::{gcra, Rate};
+use crate::limit::{gcra, Limit, Rate};
 use crate::store::ThrottleStore;
 
-/// Failure counts in a hash map. A key whose allowance is full again is in the same state as an
-/// absent key, so it is dropped on the next sweep (every 1024 failures): memory is bounded by
-/// the keys that failed recently.
+/// Sign-in throttles in a hash map. A key whose allowance is full again is in the same state as
+/// an absent key, so it is dropped on the next sweep (every 1024 reservations): memory is
+/// bounded by the keys used recently.
 #[derive(Debug)]
 pub struct MemoryThrottleStore {
     origin: Instant,
@@ -19,8 +19,8 @@ pub struct MemoryThrottleStore {
 
 #[derive(Debug, Default)]
 struct State {
-    tats: HashMap<Box<str>, Duration>,
-    spends: u32,
+    tats: HashMap<(Limit, Box<str>), Duration>,
+    reservations: u32,
 }
 
 impl Default for MemoryThrottleStore {
@@ -47,25 +47,29 @@ impl MemoryThrottleStore {
 
 #[async_trait]
 impl ThrottleStore for MemoryThrottleStore {
-    async fn peek(&self, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError> {
-        let now = self.origin.elapsed();
-        Ok(gcra::peek(self.state().tats.get(key).copied(), now, rate))
-    }
-
-    async fn spend(&self, key: &str, rate: Rate) -> Result<(), StoreError> {
+    async fn reserve(
+        &self,
+        limit: Limit,
+        key: &str,
+        rate: Rate,
+    ) -> Result<Option<Duration>, StoreError> {
         let now = self.origin.elapsed();
         let mut state = self.state();
-        state.spends = state.spends.wrapping_add(1);
-        if state.spends % 1024 == 0 {
+        state.reservations = state.reservations.wrapping_add(1);
+        if state.reservations % 1024 == 0 {
             state.tats.retain(|_, tat| *tat > now);
         }
-        let tat = gcra::spend(state.tats.get(key).copied(), now, rate);
-        state.tats.insert(key.into(), tat);
-        Ok(())
+        let entry = (limit, Box::from(key));
+        let tat = state.tats.get(&entry).copied();
+        if let Some(wait) = gcra::peek(tat, now, rate) {
+            return Ok(Some(wait));
+        }
+        state.tats.insert(entry, gcra::spend(tat, now, rate));
+        Ok(None)
     }
 
-    async fn clear(&self, key: &str) -> Result<(), StoreError> {
-        self.state().tats.remove(key);
+    async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError> {
+        self.state().tats.remove(&(limit, Box::from(key)));
         Ok(())
     }
 }

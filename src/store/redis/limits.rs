@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::scripts::{GCRA_CHECK, GCRA_PEEK, GCRA_SPEND};
+use super::scripts::GCRA_CHECK;
 use super::{unavailable, RedisStore};
 use crate::error::StoreError;
 use crate::limit::{Limit, Rate};
@@ -18,6 +18,13 @@ fn wait(micros: u64) -> Option<Duration> {
     (micros > 0).then(|| Duration::from_micros(micros))
 }
 
+impl RedisStore {
+    /// `P:l:<limit>:<key>`.
+    fn limit_key(&self, limit: Limit, key: &str) -> String {
+        self.key("l", &format!("{}:{key}", limit.name()))
+    }
+}
+
 /// The same GCRA as governor, done atomically in Redis in one round trip, so N replicas
 /// together admit exactly what one would.
 #[async_trait]
@@ -29,7 +36,7 @@ impl RateLimitStore for RedisStore {
         rate: Rate,
     ) -> Result<Option<Duration>, StoreError> {
         let waited: u64 = GCRA_CHECK
-            .key(self.key("l", &format!("{}:{key}", limit.name())))
+            .key(self.limit_key(limit, key))
             .arg(micros(rate))
             .arg(rate.count())
             .invoke_async(&mut self.conn())
@@ -39,32 +46,21 @@ impl RateLimitStore for RedisStore {
     }
 }
 
+/// Throttles are rate limits that a success clears.
 #[async_trait]
 impl ThrottleStore for RedisStore {
-    async fn peek(&self, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError> {
-        let waited: u64 = GCRA_PEEK
-            .key(self.key("f", key))
-            .arg(micros(rate))
-            .arg(rate.count())
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(wait(waited))
+    async fn reserve(
+        &self,
+        limit: Limit,
+        key: &str,
+        rate: Rate,
+    ) -> Result<Option<Duration>, StoreError> {
+        self.check(limit, key, rate).await
     }
 
-    async fn spend(&self, key: &str, rate: Rate) -> Result<(), StoreError> {
-        let _: i64 = GCRA_SPEND
-            .key(self.key("f", key))
-            .arg(micros(rate))
-            .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
-        Ok(())
-    }
-
-    async fn clear(&self, key: &str) -> Result<(), StoreError> {
+    async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError> {
         let _: i64 = redis::cmd("DEL")
-            .arg(self.key("f", key))
+            .arg(self.limit_key(limit, key))
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;

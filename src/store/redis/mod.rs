@@ -23,18 +23,16 @@
 //! | key | type | expiry | what |
 //! | --- | --- | --- | --- |
 //! | `P:s:<32 bytes>` | string (JSON) | idle timeout, capped by the absolute one | a session, under the BLAKE2b hash of its id |
-//! | `{P:c:<code>}:cred` | hash `epoch`, `hash`, `disabled` | none (see below) | run-time credential state of an account |
-//! | `{P:c:<code>}:temp` | hash `hash`, `expires_at`, `epoch`, `cancel_key` | the temporary password's expiry | a pending temporary password (its hash only) |
-//! | `P:f:<code>` | string (TAT, µs) | when the allowance is full again | failed sign-ins of a user code (GCRA) |
-//! | `P:l:<limit>:<key>` | string (TAT, µs) | when the allowance is full again | a rate limit (GCRA) |
+//! | `P:c:<code>` | hash `v` (version), `s` (JSON) | none (see below) | run-time credential state of an account, replaced by compare-and-swap on `v` |
+//! | `P:l:<limit>:<key>` | string (TAT, µs) | when the allowance is full again | a rate limit or a sign-in throttle (GCRA) |
 //! | `{P:mail}:due` | sorted set id → due time (ms) | none: emptied as letters go | letters and their leases |
 //! | `{P:mail}:letters`, `{P:mail}:attempts` | hashes | none: bounded by `mail.queue_capacity` | the letters (never a credential) and their failed attempts |
 //! | `{P:mail}:seq` | counter | none | letter ids |
 //!
 //! Every key that can grow with traffic expires. Two kinds do not, on purpose: credential
 //! state is one hash per account that changed at run time, bounded by the directory, and
-//! letting it expire would bring back a password the person replaced; the mail queue is
-//! bounded by its capacity and empties itself.
+//! letting it expire would bring back a password the person replaced (a temporary password in
+//! it expires by its own date); the mail queue is bounded by its capacity and empties itself.
 //!
 //! ## Time and atomicity
 //!

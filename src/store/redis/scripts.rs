@@ -31,83 +31,14 @@ redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - no
 return 0"
 );
 
-/// GCRA peek. KEYS: counter. ARGV: interval µs, burst. Returns the wait in µs (0: allowed).
-pub(super) static GCRA_PEEK: LazyLock<Script> = lua!(
-    "local tolerance = tonumber(ARGV[1]) * (tonumber(ARGV[2]) - 1)
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-local wait = tat - tolerance - now
-if wait > 0 then return wait end
-return 0"
-);
-
-/// GCRA spend, unconditionally. KEYS: counter. ARGV: interval µs.
-pub(super) static GCRA_SPEND: LazyLock<Script> = lua!(
-    "local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-tat = tat + tonumber(ARGV[1])
-redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000))
-return 0"
-);
-
-/// Compare-and-set of the run-time password hash. KEYS: cred. ARGV: '1' if none expected
-/// else '0', expected, new. Returns 1 if replaced.
-pub(super) static REPLACE_HASH: LazyLock<Script> = LazyLock::new(|| {
+/// Compare-and-swap of an account's credential state. KEYS: state hash. ARGV: expected
+/// version, new state. Returns 1 if stored.
+pub(super) static SAVE_CREDENTIALS: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
-        "local cur = redis.call('HGET', KEYS[1], 'hash')
-if ARGV[1] == '1' then
-  if cur then return 0 end
-elseif cur ~= ARGV[2] then
-  return 0
-end
-redis.call('HSET', KEYS[1], 'hash', ARGV[3])
+        "local version = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if version ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'v', version + 1, 's', ARGV[2])
 return 1",
-    )
-});
-
-/// Disable (moving the epoch if newly disabled) or enable. KEYS: cred. ARGV: '1' or '0'.
-pub(super) static SET_DISABLED: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "if ARGV[1] == '1' then
-  if redis.call('HGET', KEYS[1], 'disabled') ~= '1' then
-    redis.call('HINCRBY', KEYS[1], 'epoch', 1)
-  end
-  redis.call('HSET', KEYS[1], 'disabled', '1')
-else
-  redis.call('HDEL', KEYS[1], 'disabled')
-end
-return 0",
-    )
-});
-
-/// Replace the pending temporary password. KEYS: temp. ARGV: hash, expires_at (s), epoch,
-/// cancel_key.
-pub(super) static ISSUE_TEMPORARY: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'hash', ARGV[1], 'expires_at', ARGV[2], 'epoch', ARGV[3], 'cancel_key', ARGV[4])
-redis.call('EXPIREAT', KEYS[1], ARGV[2])
-return 0",
-    )
-});
-
-/// Remove the pending temporary password if `field` matches. KEYS: temp. ARGV: field, value.
-/// Returns 1 if removed.
-pub(super) static TAKE_TEMPORARY: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-return 0",
-    )
-});
-
-/// A chosen password. KEYS: cred, temp. ARGV: hash. Returns the new epoch.
-pub(super) static SET_PASSWORD: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "redis.call('HSET', KEYS[1], 'hash', ARGV[1])
-redis.call('DEL', KEYS[2])
-return redis.call('HINCRBY', KEYS[1], 'epoch', 1)",
     )
 });
 
