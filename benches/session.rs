@@ -30,13 +30,11 @@ use axum::Router;
 use bytes::Bytes;
 use criterion::{Criterion, Throughput};
 use guichet::config::Config;
-use guichet::identity::CasePolicy;
 use guichet::limit::PeerAddr;
+use guichet::mail::Outbox;
 use guichet::password::Hasher;
-use guichet::session::{SessionCookie, SessionId, SessionRecord};
-use guichet::store::memory::{AccountsFile, MemorySessionStore};
-use guichet::store::SessionStore;
-use guichet::{Guichet, RequireAuth, UserCode};
+use guichet::store::memory::{AccountsFile, MemoryStore};
+use guichet::{Guichet, RequireAuth};
 use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, HOST, SET_COOKIE};
 use http::{HeaderValue, Request, StatusCode};
 use http_body_util::{BodyExt, Empty};
@@ -68,7 +66,10 @@ async fn fixture() -> Fixture {
     config.cookies.secure = false;
     config.passwords.memory_kib = 64;
     config.passwords.iterations = 1;
-    let hasher = Hasher::new(&config.passwords);
+    config.mail.from = "Bench <bench@bench.example>".into();
+    config.mail.customer_service_phone = "1 800 555-0100".into();
+    config.mail.customer_service_hours = "8-17".into();
+    let hasher = Hasher::new(&config.passwords).expect("valid parameters");
     let hash = hasher
         .hash(&hasher.password(PASSWORD).expect("a valid password"))
         .await
@@ -94,7 +95,9 @@ password_hash = "{hash}"
     let guichet = Guichet::builder()
         .base_url("http://127.0.0.1")
         .config(config)
+        .store(MemoryStore::new())
         .directory(AccountsFile::from_toml(&accounts, case).expect("valid accounts"))
+        .mailer(Outbox::new(std::env::temp_dir().join("guichet-bench-outbox")).expect("an outbox"))
         .build()
         .expect("valid configuration");
 
@@ -428,15 +431,6 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
             }
         );
     }
-    let parts = rt.block_on(components(fixture, if full { 200_000 } else { 10 }));
-    println!();
-    println!("Parts of a guarded request, one at a time (ns each, median of 5 runs):");
-    println!();
-    println!("| part | ns |");
-    println!("| --- | ---: |");
-    for (part, ns) in parts {
-        println!("| {part} | {ns:.0} |");
-    }
     println!();
     println!(
         "command: cargo bench --bench session (1-minute load average at the end: {})",
@@ -448,77 +442,6 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
     if !full {
         println!("(smoke run: figures above are not measurements)");
     }
-}
-
-/// What the pieces of session resolution cost on their own.
-async fn components(fixture: &Fixture, n: u32) -> Vec<(&'static str, f64)> {
-    let value = fixture
-        .cookie
-        .to_str()
-        .ok()
-        .and_then(|c| c.strip_prefix("guichet="))
-        .expect("a guichet cookie")
-        .to_owned();
-    let id = SessionCookie::parse(&value)
-        .expect("a valid session cookie")
-        .id;
-    let key = id.key();
-    let store = MemorySessionStore::new();
-    let record = SessionRecord {
-        user_code: UserCode::parse(CODE, CasePolicy::Insensitive).expect("a valid code"),
-        epoch: 0,
-        created_at: 1_800_000_000,
-        last_seen: 1_800_000_000,
-        restricted: None,
-    };
-    store
-        .create(&key, &record, Duration::from_secs(1800))
-        .await
-        .expect("memory store");
-
-    fn time<T>(n: u32, mut f: impl FnMut() -> T) -> f64 {
-        let mut runs: Vec<f64> = (0..5)
-            .map(|_| {
-                let start = Instant::now();
-                for _ in 0..n {
-                    std::hint::black_box(f());
-                }
-                start.elapsed().as_nanos() as f64 / f64::from(n)
-            })
-            .collect();
-        median(&mut runs)
-    }
-    let decode = time(n, || SessionCookie::parse(std::hint::black_box(&value)));
-    let id_part = value.split_once('.').map_or(value.as_str(), |(id, _)| id);
-    let id_only = time(n, || SessionId::from_cookie(std::hint::black_box(id_part)));
-    let code_only = time(n, || {
-        UserCode::parse(std::hint::black_box(CODE), CasePolicy::Sensitive)
-    });
-    let hash = time(n, || std::hint::black_box(&id).key());
-    let mut runs = Vec::new();
-    for _ in 0..5 {
-        let start = Instant::now();
-        for _ in 0..n {
-            std::hint::black_box(store.load(std::hint::black_box(&key)).await.ok());
-        }
-        runs.push(start.elapsed().as_nanos() as f64 / f64::from(n));
-    }
-    vec![
-        (
-            "`SessionCookie::parse` (base64ct decode of id and user code)",
-            decode,
-        ),
-        ("… of which `SessionId::from_cookie` (43 chars)", id_only),
-        (
-            "… of which `UserCode::parse` (NFKC, `BENCH-001`)",
-            code_only,
-        ),
-        ("`SessionId::key` (BLAKE2b-256 of 32 bytes)", hash),
-        (
-            "`MemorySessionStore::load` (async_trait, RwLock, clone)",
-            median(&mut runs),
-        ),
-    ]
 }
 
 fn main() {

@@ -12,7 +12,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut typed = String::new();
     std::io::stdin().read_to_string(&mut typed)?;
     let typed = typed.strip_suffix('\n').unwrap_or(&typed);
-    let hasher = guichet::password::Hasher::new(&guichet::config::PasswordConfig::default());
+    let hasher = guichet::password::Hasher::new(&guichet::config::PasswordConfig::default())
+        .expect("valid parameters");
     let password = hasher.password(typed)?;
     println!("{}", hasher.hash(&password).await?);
     Ok(())

@@ -32,7 +32,7 @@ use axum::Router;
 use guichet::config::Config;
 use guichet::mail::{Mailer, Outbox, SmtpMailer};
 use guichet::pages::escape;
-use guichet::store::memory::AccountsFile;
+use guichet::store::memory::{AccountsFile, MemoryStore};
 use guichet::store::redis::RedisStore;
 use guichet::{Guichet, Identity, RequireAuth, RequireService};
 
@@ -75,9 +75,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
 
     let base_url = env("GUICHET_BASE_URL").unwrap_or_else(|| format!("http://{addr}"));
-    if let Some(from) = env("GUICHET_MAIL_FROM") {
-        config.mail.from = from;
+    // The demo's customer service; a real portal sets its own in GUICHET_CONFIG.
+    if config.mail.customer_service_phone.is_empty() {
+        config.mail.customer_service_phone = "1 800 555-0199 (démo)".into();
     }
+    if config.mail.customer_service_hours.is_empty() {
+        config.mail.customer_service_hours = "lundi au vendredi, 8 h à 17 h".into();
+    }
+    config.mail.from = env("GUICHET_MAIL_FROM")
+        .or_else(|| (!config.mail.from.is_empty()).then(|| config.mail.from.clone()))
+        .unwrap_or_else(|| "Guichet <no-reply@localhost>".into());
     let mailer: Arc<dyn Mailer> = match env("GUICHET_SMTP_URL") {
         Some(url) => {
             let smtp = SmtpMailer::from_url(&url)?;
@@ -110,9 +117,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ?redis,
                 "sessions, credentials, limits and the mail queue live in Redis"
             );
-            builder.redis(redis)
+            builder.store(redis)
         }
-        None => builder,
+        None => builder.store(MemoryStore::new()),
     }
     .build()?;
 

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConfigError;
 use crate::identity::CasePolicy;
 use crate::limit::{Limit, ProxyHeader, Rate};
+use crate::pages::Language;
 
 /// Everything guichet lets an application tune. `Config::default()` is the safe choice.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +50,8 @@ pub struct Config {
     pub shared_inbox: SharedInboxConfig,
     /// Outgoing mail: addresses, links, customer service.
     pub mail: MailConfig,
+    /// The built-in pages.
+    pub pages: PagesConfig,
 }
 
 impl Default for Config {
@@ -65,8 +68,18 @@ impl Default for Config {
             credential_requests: CredentialRequestConfig::default(),
             shared_inbox: SharedInboxConfig::default(),
             mail: MailConfig::default(),
+            pages: PagesConfig::default(),
         }
     }
+}
+
+/// The built-in pages.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PagesConfig {
+    /// The language of pages and letters when the client states none of ours in
+    /// `Accept-Language`. Default `fr`, the portal's language.
+    pub default_language: Language,
 }
 
 /// Session cookie attributes. The cookie is always `HttpOnly`, `SameSite=Lax` and `Path=/`.
@@ -137,12 +150,12 @@ pub struct PasswordConfig {
     pub parallelism: u32,
     /// Longest accepted password in bytes, checked before any hashing. Default 1024.
     pub max_bytes: usize,
-    /// Hashes computed at once. Default: one less than the cores (at least one), so the async
-    /// runtime keeps a core on small machines.
-    pub hashing_permits: Option<usize>,
-    /// Sign-ins allowed to wait for a hashing permit, per permit; beyond that the answer is `503`
-    /// with `Retry-After` instead of a queue that grows without bound. Default 64.
-    pub queue_per_permit: usize,
+    /// Dedicated hashing threads, so hashes computed at once. Default: one less than the cores
+    /// (at least one), so the async runtime keeps a core on small machines.
+    pub hashing_threads: Option<usize>,
+    /// Sign-ins allowed to wait for a hashing thread, per thread; beyond that the answer is
+    /// `503` with `Retry-After` instead of a queue that grows without bound. Default 64.
+    pub queue_per_thread: usize,
 }
 
 impl Default for PasswordConfig {
@@ -152,16 +165,16 @@ impl Default for PasswordConfig {
             iterations: 2,
             parallelism: 1,
             max_bytes: 1024,
-            hashing_permits: None,
-            queue_per_permit: 64,
+            hashing_threads: None,
+            queue_per_thread: 64,
         }
     }
 }
 
 impl PasswordConfig {
-    /// The effective number of hashing permits.
-    pub fn permits(&self) -> usize {
-        self.hashing_permits.unwrap_or_else(|| {
+    /// The effective number of hashing threads.
+    pub fn threads(&self) -> usize {
+        self.hashing_threads.unwrap_or_else(|| {
             let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
             cores.saturating_sub(1).max(1)
         })
@@ -328,13 +341,14 @@ pub struct MailConfig {
     /// The portal's public address, e.g. `https://portal.example`. Links in emails are built
     /// from it, never from a request's `Host` header. Required.
     pub base_url: String,
-    /// `From`, e.g. `Service à la clientèle <no-reply@portal.example>`.
+    /// `From`, e.g. `Service à la clientèle <no-reply@portal.example>`. Required.
     pub from: String,
     /// `Reply-To`, if replies should go elsewhere.
     pub reply_to: Option<String>,
-    /// Customer service telephone number, quoted in shared-inbox notices.
+    /// Customer service telephone number, quoted in shared-inbox notices and on the pages.
+    /// Required: it reaches real customers, so there is no placeholder.
     pub customer_service_phone: String,
-    /// Customer service hours, quoted in shared-inbox notices.
+    /// Customer service hours, quoted with the telephone number. Required.
     pub customer_service_hours: String,
     /// Attempts for a transient delivery failure before the email is given up (with an error
     /// log). Default 12, with exponential backoff from 1 s up to 5 minutes between attempts.
@@ -348,10 +362,10 @@ impl Default for MailConfig {
     fn default() -> Self {
         Self {
             base_url: String::new(),
-            from: "Guichet <no-reply@localhost>".into(),
+            from: String::new(),
             reply_to: None,
-            customer_service_phone: "1 800 555-0199".into(),
-            customer_service_hours: "lundi au vendredi, 8 h à 17 h".into(),
+            customer_service_phone: String::new(),
+            customer_service_hours: String::new(),
             max_attempts: 12,
             queue_capacity: 10_000,
         }
@@ -405,15 +419,15 @@ impl Config {
                 "between 64 and 4096",
             ));
         }
-        if pw.hashing_permits == Some(0) {
+        if pw.hashing_threads == Some(0) {
             return Err(ConfigError::invalid(
-                "passwords.hashing_permits",
+                "passwords.hashing_threads",
                 "at least 1",
             ));
         }
-        if pw.queue_per_permit == 0 {
+        if pw.queue_per_thread == 0 {
             return Err(ConfigError::invalid(
-                "passwords.queue_per_permit",
+                "passwords.queue_per_thread",
                 "at least 1",
             ));
         }
@@ -437,6 +451,24 @@ impl Config {
                 "required: the portal's public origin, e.g. `https://portal.example` \
                  (links in emails are built from it, never from the Host header)",
             ));
+        }
+        for (field, value) in [
+            ("mail.from", &self.mail.from),
+            (
+                "mail.customer_service_phone",
+                &self.mail.customer_service_phone,
+            ),
+            (
+                "mail.customer_service_hours",
+                &self.mail.customer_service_hours,
+            ),
+        ] {
+            if value.trim().is_empty() {
+                return Err(ConfigError::invalid(
+                    field,
+                    "required: it is written in the letters customers receive",
+                ));
+            }
         }
         let addresses = [
             ("mail.from", Some(&self.mail.from)),
@@ -466,6 +498,9 @@ mod tests {
     fn valid() -> Config {
         let mut c = Config::default();
         c.mail.base_url = "https://portal.example".into();
+        c.mail.from = "Portail <no-reply@portal.example>".into();
+        c.mail.customer_service_phone = "1 800 555-0100".into();
+        c.mail.customer_service_hours = "8 h à 17 h".into();
         c
     }
 
@@ -510,6 +545,16 @@ mod tests {
         let mut c = valid();
         c.mail.from = "not an address".into();
         assert!(c.validate().is_err());
+        for field in ["from", "phone", "hours"] {
+            let mut c = valid();
+            match field {
+                "from" => c.mail.from.clear(),
+                "phone" => c.mail.customer_service_phone.clear(),
+                _ => c.mail.customer_service_hours = " ".into(),
+            }
+            let error = c.validate().unwrap_err().to_string();
+            assert!(error.contains("required"), "{error}");
+        }
     }
 
     #[test]

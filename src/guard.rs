@@ -1,18 +1,10 @@
 //! Authorisation layers: [`RequireAuth`] (anyone signed in) and [`RequireService`] (signed in
 //! and subscribed to a service).
 //!
-//! A guard resolves the request's [`Session`] and either passes the request on, with the
-//! [`Identity`] in its extensions, or answers itself:
-//!
-//! | situation | browser (`Accept: text/html`) | other clients |
-//! | --- | --- | --- |
-//! | not signed in | `303` to the sign-in page with `?next=` | `401` JSON |
-//! | signed in with a temporary password | `303` to the choose-password page | `403` JSON |
-//! | missing the route's service | `403` page | `403` JSON |
-//! | a store cannot answer | `503` page + `Retry-After` | `503` JSON + `Retry-After` |
-//!
-//! Applications choose other answers with [`GuichetBuilder::deny_with`](crate::GuichetBuilder::deny_with).
-//! A guard never lets a request through when it cannot tell who is asking.
+//! A guard asks the request's [`Session`] who is there and either passes the request on, with
+//! the [`Identity`] in its extensions, or answers itself (see [`deny`](crate::deny) for the
+//! answers, and how to choose others). A guard never lets a request through when it cannot tell
+//! who is asking: a store that cannot answer gives `503`.
 //!
 //! ```
 //! use axum::{routing::get, Router};
@@ -22,112 +14,25 @@
 //!     .route("/account", get(|| async { "mine" }).layer(RequireAuth::new()))
 //!     .route("/services/collection", get(|| async { "collection" }).layer(RequireService::new("collection")));
 //! ```
+//!
+//! Cost: with stores that answer from process memory, a guard decides before calling the inner
+//! service, with no allocation of its own and no extra future; otherwise it waits for the
+//! stores in one boxed future.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{self, Poll};
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use http::{Request, Response, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::desk::Desk;
-use crate::flows::{next_from_uri, urlencode};
-use crate::identity::{Identity, Service as Subscription};
-use crate::respond::{self, Body};
+use crate::deny::Denial;
+use crate::error::StoreError;
+use crate::identity::{Identity, ServiceName};
+use crate::respond::Body;
 use crate::session::{Session, SessionState};
-
-/// Why a guard refused a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Denial {
-    /// Nobody is signed in (or the session died).
-    SignInRequired,
-    /// Signed in with a temporary password: a password must be chosen first.
-    PasswordMustBeSet,
-    /// Signed in, but without the route's service.
-    MissingService(Subscription),
-    /// A store could not answer; the guard fails closed.
-    Unavailable,
-}
-
-/// The parts of a refused request a [`Deny`] implementation may look at.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Denied<'a> {
-    /// Why.
-    pub denial: Denial,
-    /// The request method.
-    pub method: &'a Method,
-    /// The request URI.
-    pub uri: &'a Uri,
-    /// The request headers.
-    pub headers: &'a HeaderMap,
-}
-
-/// Chooses the response to a refused request. Return `None` to keep guichet's default for that
-/// case. Closures `Fn(&Denied) -> Option<Response<Full<Bytes>>>` implement it.
-pub trait Deny: Send + Sync + 'static {
-    /// The response, or `None` for the default.
-    fn deny(&self, denied: &Denied<'_>) -> Option<Response<Body>>;
-}
-
-impl<F> Deny for F
-where
-    F: Fn(&Denied<'_>) -> Option<Response<Body>> + Send + Sync + 'static,
-{
-    fn deny(&self, denied: &Denied<'_>) -> Option<Response<Body>> {
-        self(denied)
-    }
-}
-
-/// The answer to a refused request: the application's [`Deny`] if it gives one, else the default.
-pub(crate) fn answer(desk: &Desk, denied: &Denied<'_>) -> Response<Body> {
-    desk.denials
-        .as_ref()
-        .and_then(|deny| deny.deny(denied))
-        .unwrap_or_else(|| default_denial(desk, denied))
-}
-
-/// guichet's default answers (see the module docs' table).
-fn default_denial(desk: &Desk, denied: &Denied<'_>) -> Response<Body> {
-    let browser = respond::is_browser(denied.headers);
-    match &denied.denial {
-        Denial::SignInRequired if browser => {
-            let location = match next_from_uri(denied.uri) {
-                Some(next) => format!("{}?next={}", desk.login_path(), urlencode(&next)),
-                None => desk.login_path(),
-            };
-            respond::redirect(&location)
-        }
-        Denial::SignInRequired => respond::message(
-            desk,
-            denied.headers,
-            StatusCode::UNAUTHORIZED,
-            "sign_in_required",
-            |m| m.sign_in_required,
-        ),
-        Denial::PasswordMustBeSet if browser => respond::redirect(&desk.set_password_path()),
-        Denial::PasswordMustBeSet => respond::message(
-            desk,
-            denied.headers,
-            StatusCode::FORBIDDEN,
-            "password_must_be_set",
-            |m| m.password_must_be_set,
-        ),
-        Denial::MissingService(_) => respond::message(
-            desk,
-            denied.headers,
-            StatusCode::FORBIDDEN,
-            "missing_service",
-            |m| m.missing_service,
-        ),
-        Denial::Unavailable => {
-            respond::refusal(desk, denied.headers, &crate::error::Refusal::Unavailable)
-        }
-    }
-}
 
 /// Lets a request through only if someone is signed in (with a normal, not restricted, session).
 ///
@@ -163,7 +68,7 @@ impl RequireAuth {
 /// [`RequireAuth`], it keeps the responses it lets through out of caches by default.
 #[derive(Debug, Clone)]
 pub struct RequireService {
-    service: Subscription,
+    service: ServiceName,
     no_store: bool,
 }
 
@@ -171,7 +76,7 @@ impl RequireService {
     /// The guard for `service`, e.g. `RequireService::new("collection")`.
     pub fn new(service: impl AsRef<str>) -> Self {
         Self {
-            service: Subscription::new(service),
+            service: ServiceName::new(service),
             no_store: true,
         }
     }
@@ -210,8 +115,25 @@ impl<S> Layer<S> for RequireService {
 #[derive(Debug, Clone)]
 pub struct Guarded<S> {
     inner: S,
-    service: Option<Subscription>,
+    service: Option<ServiceName>,
     no_store: bool,
+}
+
+impl<S> Guarded<S> {
+    /// The guarded service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The guarded service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The guarded service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 pin_project_lite::pin_project! {
@@ -240,7 +162,7 @@ where
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
+        cx: &mut task::Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, B::Error>>> {
         match self.project().kind.project() {
             KindProjection::Inner { body } => body.poll_frame(cx),
@@ -293,62 +215,160 @@ fn refused<B>(response: Response<Body>) -> Response<GuardBody<B>> {
     })
 }
 
+/// Who may pass: the identity, or why not.
+fn verdict(
+    state: Result<SessionState, StoreError>,
+    service: Option<&ServiceName>,
+) -> Result<Identity, Denial> {
+    match state {
+        Err(_) => Err(Denial::Unavailable),
+        Ok(SessionState::MustChoosePassword(_)) => Err(Denial::PasswordMustBeSet),
+        Ok(SessionState::SignedIn(identity)) => match service {
+            Some(s) if !identity.has_service(s.as_str()) => Err(Denial::MissingService(s.clone())),
+            _ => Ok(identity),
+        },
+        Ok(_) => Err(Denial::SignInRequired),
+    }
+}
+
+/// The answer to a refused request; a session cookie that led nowhere is cleared with it.
+async fn refuse(
+    session: &Session,
+    denial: Denial,
+    request: &http::request::Parts,
+) -> Response<Body> {
+    let forget = denial == Denial::SignInRequired && session.carried_cookie();
+    let mut response = session
+        .ctx()
+        .deny(denial, &request.method, &request.uri, &request.headers)
+        .await;
+    if forget {
+        response
+            .headers_mut()
+            .append(http::header::SET_COOKIE, session.removal());
+    }
+    response
+}
+
+fn without_session<B>() -> Response<GuardBody<B>> {
+    tracing::error!(target: "guichet", "a guard runs without guichet's SessionLayer around it; refusing");
+    let mut response = Response::new(Body::default());
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    refused(response)
+}
+
+type Boxed<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+pin_project_lite::pin_project! {
+    /// The response future of a [`Guarded`] service.
+    pub struct GuardFuture<F, B, E> {
+        #[pin]
+        state: Guarding<F, B, E>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = GuardingProjection]
+    enum Guarding<F, B, E> {
+        /// Decided at once: the inner service's future.
+        Passed { #[pin] inner: F, no_store: bool },
+        /// Waiting for the stores, or answering a refusal.
+        Waiting { future: Boxed<Result<Response<GuardBody<B>>, E>> },
+        /// Decided at once: refused with this answer.
+        Ready { response: Option<Response<GuardBody<B>>> },
+    }
+}
+
+impl<F, B, E> Future for GuardFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<GuardBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut task::Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            GuardingProjection::Passed { inner, no_store } => {
+                let no_store = *no_store;
+                inner
+                    .poll(cx)
+                    .map(|result| result.map(|response| passed(response, no_store)))
+            }
+            GuardingProjection::Waiting { future } => future.as_mut().poll(cx),
+            GuardingProjection::Ready { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                None => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl<F, B, E> std::fmt::Debug for GuardFuture<F, B, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardFuture").finish_non_exhaustive()
+    }
+}
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Guarded<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
-    ResBody: http_body::Body<Data = Bytes>,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
 {
     type Response = Response<GuardBody<ResBody>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+    type Future = GuardFuture<S::Future, ResBody, S::Error>;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+    fn poll_ready(&mut self, cx: &mut task::Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let Some(session) = request.extensions().get::<Session>() else {
+            let response = Some(without_session());
+            return GuardFuture {
+                state: Guarding::Ready { response },
+            };
+        };
+        // Stores that answer from memory decide here, and the inner service is called at once.
+        if let Some(state) = session.state_now() {
+            if let Ok(identity) = verdict(state, self.service.as_ref()) {
+                request.extensions_mut().insert(identity);
+                return GuardFuture {
+                    state: Guarding::Passed {
+                        inner: self.inner.call(request),
+                        no_store: self.no_store,
+                    },
+                };
+            }
+        }
         // The clone that was polled ready serves this request; the fresh one waits for the next.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let service = self.service.clone();
         let no_store = self.no_store;
-        Box::pin(async move {
-            let Some(session) = request.extensions().get::<Session>().cloned() else {
-                tracing::error!(target: "guichet", "a guard runs without guichet's SessionLayer around it; refusing");
-                let mut response = Response::new(Body::default());
-                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                return Ok(refused(response));
+        let future = Box::pin(async move {
+            let state = match request.extensions().get::<Session>() {
+                Some(session) => session.state().await,
+                None => return Ok(without_session()),
             };
-            let verdict = match session.state().await {
-                Err(_) => Err(Denial::Unavailable),
-                Ok(SessionState::MustChoosePassword(_)) => Err(Denial::PasswordMustBeSet),
-                Ok(SessionState::SignedIn(identity)) => match &service {
-                    Some(s) if !identity.has_service(s.as_str()) => {
-                        Err(Denial::MissingService(s.clone()))
-                    }
-                    _ => Ok(identity),
-                },
-                Ok(_) => Err(Denial::SignInRequired),
-            };
-            match verdict {
+            match verdict(state, service.as_ref()) {
                 Ok(identity) => {
-                    request.extensions_mut().insert::<Identity>(identity);
+                    request.extensions_mut().insert(identity);
                     let response = inner.call(request).await?;
                     Ok(passed(response, no_store))
                 }
                 Err(denial) => {
-                    let desk = session.desk();
-                    let denied = Denied {
-                        denial,
-                        method: request.method(),
-                        uri: request.uri(),
-                        headers: request.headers(),
-                    };
-                    Ok(refused(answer(desk, &denied)))
+                    let (parts, _) = request.into_parts();
+                    match parts.extensions.get::<Session>() {
+                        Some(session) => Ok(refused(refuse(session, denial, &parts).await)),
+                        None => Ok(without_session()),
+                    }
                 }
             }
-        })
+        });
+        GuardFuture {
+            state: Guarding::Waiting { future },
+        }
     }
 }

@@ -231,12 +231,14 @@ impl fmt::Debug for Email {
     }
 }
 
-/// A subscribed module such as `collection` or `orders`; routes can require one.
+/// The name of a service a client subscribes to, such as `collection` or `orders`; routes can
+/// require one ([`RequireService`](crate::RequireService)). (Named so as not to be mistaken for
+/// tower's `Service`.)
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Service(Arc<str>);
+pub struct ServiceName(Arc<str>);
 
-impl Service {
+impl ServiceName {
     /// Names a service.
     pub fn new(name: impl AsRef<str>) -> Self {
         Self(Arc::from(name.as_ref()))
@@ -248,7 +250,7 @@ impl Service {
     }
 }
 
-impl fmt::Display for Service {
+impl fmt::Display for ServiceName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -277,7 +279,7 @@ pub struct Account {
     /// The client (dossier-client) this person belongs to.
     pub client: String,
     /// Services this person may use: a subset of the client's.
-    pub services: Vec<Service>,
+    pub services: Vec<ServiceName>,
     /// The argon2 PHC string provisioned by an operator, if any. A hash set at run time (a
     /// rehash, a chosen password) lives in the credential store and takes precedence.
     pub password_hash: Option<String>,
@@ -297,7 +299,7 @@ pub struct Client {
     /// The contact person: the account allowed to ask for user codes for new employees.
     pub contact: UserCode,
     /// The services the client subscribes to.
-    pub services: Vec<Service>,
+    pub services: Vec<ServiceName>,
 }
 
 /// The signed-in person, as handlers see it: put in the request extensions by the guards and
@@ -338,7 +340,7 @@ impl Identity {
     }
 
     /// The services this person may use.
-    pub fn services(&self) -> &[Service] {
+    pub fn services(&self) -> &[ServiceName] {
         &self.account.services
     }
 

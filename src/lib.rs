@@ -1,4 +1,4 @@
-//! # guichet — the sign-in desk of a customer portal, as Tower layers
+//! # guichet — the sign-in ctx of a customer portal, as Tower layers
 //!
 //! `guichet` (French: the service counter) puts cookie-session authentication with argon2id
 //! passwords in front of any hyper or axum service: a sign-in page in French and English, a
@@ -67,29 +67,38 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+mod builder;
 pub mod config;
-mod credential;
-mod desk;
+mod context;
+mod credential_request;
+pub mod deny;
 pub mod error;
 pub mod flows;
 pub mod guard;
 pub mod identity;
 pub mod inbox;
+mod letters;
 pub mod limit;
+mod links;
 pub mod mail;
+mod origin;
 pub mod pages;
 pub mod password;
-pub mod respond;
+mod respond;
 pub mod session;
 pub mod store;
 
 pub use audit::AuditEvent;
+pub use builder::{Guichet, GuichetBuilder};
 pub use config::Config;
-pub use desk::{Guichet, GuichetBuilder};
+pub use deny::{Denial, Denied, IntoDenial};
 pub use error::{ConfigError, Refusal, StoreError};
-pub use guard::{Denial, Denied, Deny, RequireAuth, RequireService};
-pub use identity::{Account, Client, Email, Identity, UserCode};
-pub use session::{Session, SessionLayer};
+pub use guard::{RequireAuth, RequireService};
+pub use identity::{
+    Account, AccountStatus, CasePolicy, Client, Email, Identity, ServiceName, UserCode,
+};
+pub use respond::Body;
+pub use session::{Session, SessionLayer, SessionState};
 
 /// The README's Rust examples are compiled as doc tests, so they cannot drift from the API.
 #[cfg(doctest)]

@@ -1,17 +1,74 @@
 //! Building guichet's own responses: content negotiation (HTML for browsers, JSON for the
 //! rest), the security headers of built-in pages, redirects, and refusals.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
-use crate::desk::Desk;
 use crate::error::Refusal;
-use crate::pages::{Language, Messages, RefusalPage};
+use crate::links::Links;
+use crate::pages::{Language, Messages, Pages, RefusalPage};
 
 /// The body of every response guichet makes itself.
 pub type Body = Full<Bytes>;
+
+/// What answering a client in its language needs: the pages, their links, and the language to
+/// use when the client states none of ours.
+pub(crate) struct Responder {
+    pub(crate) pages: Arc<dyn Pages>,
+    pub(crate) links: Links,
+    pub(crate) default_language: Language,
+}
+
+impl Responder {
+    /// The client's language (`Accept-Language`), or the configured default.
+    pub(crate) fn language(&self, headers: &HeaderMap) -> Language {
+        Language::negotiate(headers, self.default_language)
+    }
+
+    /// A message for the client: JSON `{"error": code, "message": ...}` or an HTML page.
+    pub(crate) fn message(
+        &self,
+        headers: &HeaderMap,
+        status: StatusCode,
+        code: &str,
+        text: impl Fn(&Messages) -> &str,
+    ) -> Response<Body> {
+        let language = self.language(headers);
+        let text = text(Messages::of(language));
+        if !is_browser(headers) {
+            return json(
+                status,
+                &serde_json::json!({ "error": code, "message": text }),
+            );
+        }
+        let page = RefusalPage {
+            language,
+            status,
+            message: text,
+            sign_in: self.links.login(),
+            assets: self.links.assets(),
+        };
+        html(status, self.pages.refusal(&page))
+    }
+
+    /// The response for a refusal, with `Retry-After` where it has one.
+    pub(crate) fn refusal(&self, headers: &HeaderMap, refusal: &Refusal) -> Response<Body> {
+        let response = self.message(headers, refusal.status(), refusal.code(), |m| {
+            m.refusal(refusal)
+        });
+        let mut response = retry_after(response, refusal.retry_after_secs());
+        if let Refusal::MethodNotAllowed { allow } = refusal {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        response
+    }
+}
 
 /// The client asked for JSON (`Accept: application/json`).
 pub(crate) fn wants_json(headers: &HeaderMap) -> bool {
@@ -104,48 +161,6 @@ pub(crate) fn retry_after(mut response: Response<Body>, secs: Option<u64>) -> Re
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-    }
-    response
-}
-
-/// A message for the client: JSON `{"error": code, "message": ...}` or an HTML page.
-pub(crate) fn message(
-    desk: &Desk,
-    headers: &HeaderMap,
-    status: StatusCode,
-    code: &str,
-    text: impl Fn(&Messages) -> &str,
-) -> Response<Body> {
-    let language = Language::negotiate(headers);
-    let text = text(Messages::of(language));
-    if !is_browser(headers) {
-        return json(
-            status,
-            &serde_json::json!({ "error": code, "message": text }),
-        );
-    }
-    let sign_in = desk.login_path();
-    let assets = desk.assets_path();
-    let page = RefusalPage {
-        language,
-        status,
-        message: text,
-        sign_in: &sign_in,
-        assets: &assets,
-    };
-    html(status, desk.pages.refusal(&page))
-}
-
-/// The response for a refusal, with `Retry-After` where it has one.
-pub(crate) fn refusal(desk: &Desk, headers: &HeaderMap, refusal: &Refusal) -> Response<Body> {
-    let response = message(desk, headers, refusal.status(), refusal.code(), |m| {
-        m.refusal(refusal)
-    });
-    let mut response = retry_after(response, refusal.retry_after_secs());
-    if let Refusal::MethodNotAllowed { allow } = refusal {
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static(allow));
     }
     response
 }

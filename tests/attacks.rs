@@ -12,8 +12,7 @@ use guichet::config::PasswordConfig;
 use guichet::identity::CasePolicy;
 use guichet::limit::Rate;
 use guichet::mail::SmtpMailer;
-use guichet::store::memory::AccountsFile;
-use guichet::Guichet;
+use guichet::store::memory::{AccountsFile, MemoryStore};
 use http::StatusCode;
 use smtp::SmtpServer;
 
@@ -108,7 +107,7 @@ async fn a_sign_in_right_after_a_password_request_takes_as_long_whatever_code_wa
     let smtp = SmtpServer::start().await;
     let portal = portal(&smtp, |config| {
         config.passwords = PasswordConfig {
-            hashing_permits: Some(1),
+            hashing_threads: Some(1),
             ..PasswordConfig::default()
         };
         let many = Rate::per_hour(10_000);
@@ -298,7 +297,7 @@ async fn concurrent_wrong_passwords_are_counted_before_any_is_checked() {
                 config.sign_in.failures_per_code = Rate::per_hour(3);
                 // Slow enough hashing that every attempt is in flight at once.
                 config.passwords.memory_kib = 8 * 1024;
-                config.passwords.hashing_permits = Some(1);
+                config.passwords.hashing_threads = Some(1);
             },
             |b| b,
         )
@@ -407,14 +406,12 @@ async fn a_new_hash_in_the_accounts_file_wins_over_an_older_chosen_password() {
     let smtp = SmtpServer::start().await;
     let url = smtp.url();
     let config = light_config();
-    let hasher = guichet::password::Hasher::new(&config.passwords);
-    let store = Arc::new(guichet::store::memory::MemoryCredentialStore::new());
+    let hasher = guichet::password::Hasher::new(&config.passwords).expect("valid parameters");
+    let store = Arc::new(MemoryStore::new());
     let build = |toml: &str| {
-        Guichet::builder()
-            .base_url("http://127.0.0.1")
-            .config(config.clone())
+        builder(config.clone())
             .directory(AccountsFile::from_toml(toml, CasePolicy::Insensitive).unwrap())
-            .credential_store(Arc::clone(&store))
+            .store(Arc::clone(&store))
             .mailer(SmtpMailer::from_url(&url).unwrap())
             .build()
             .unwrap()

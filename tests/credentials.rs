@@ -10,21 +10,20 @@ use std::time::{Duration, Instant};
 use common::*;
 use guichet::identity::CasePolicy;
 use guichet::password::Hasher;
-use guichet::store::memory::{AccountsFile, MemoryCredentialStore};
+use guichet::store::memory::{AccountsFile, MemoryStore};
 use guichet::store::CredentialStore;
-use guichet::Guichet;
 use http::StatusCode;
 
 /// The run-time password hash stored for `user_code`, if any (read through the state's serde
 /// form, as any store keeps it).
-async fn runtime_hash(store: &MemoryCredentialStore, user_code: &str) -> Option<String> {
-    let state = store.load(&code(user_code)).await.unwrap().value;
+async fn runtime_hash(store: &MemoryStore, user_code: &str) -> Option<String> {
+    let state = store.credentials(&code(user_code)).await.unwrap().value;
     let json = serde_json::to_value(&state).unwrap();
     json["p"]["h"].as_str().map(str::to_owned)
 }
 
 /// Waits (at most 10 s) until the run-time hash of `user_code` is set.
-async fn wait_for_hash(store: &MemoryCredentialStore, user_code: &str) -> Option<String> {
+async fn wait_for_hash(store: &MemoryStore, user_code: &str) -> Option<String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let hash = runtime_hash(store, user_code).await;
@@ -40,16 +39,12 @@ async fn a_hash_made_with_older_parameters_is_replaced_after_a_sign_in() {
     // The accounts file was provisioned with other parameters (more memory) than configured now.
     let mut older = light_config().passwords;
     older.memory_kib = 128;
-    let toml = accounts_toml(&Hasher::new(&older)).await;
+    let toml = accounts_toml(&Hasher::new(&older).expect("valid parameters")).await;
     assert!(toml.contains("$argon2id$v=19$m=128,t=1,p=1$"));
     let accounts = AccountsFile::from_toml(&toml, CasePolicy::Insensitive).unwrap();
-    let store = Arc::new(MemoryCredentialStore::new());
+    let store = Arc::new(MemoryStore::new());
     let shared = Arc::clone(&store);
-    let portal = Portal::with(
-        |_| {},
-        move |b| b.directory(accounts).credential_store(shared),
-    )
-    .await;
+    let portal = Portal::with(|_| {}, move |b| b.directory(accounts).store(shared)).await;
 
     let first = portal.session_for(MARIE, MARIE_PW).await;
     let rehashed = wait_for_hash(&store, MARIE)
@@ -75,14 +70,14 @@ async fn a_hash_made_with_older_parameters_is_replaced_after_a_sign_in() {
 
 #[tokio::test]
 async fn a_hash_with_the_current_parameters_is_left_alone() {
-    let store = Arc::new(MemoryCredentialStore::new());
+    let store = Arc::new(MemoryStore::new());
     let shared = Arc::clone(&store);
-    let portal = Portal::with(|_| {}, move |b| b.credential_store(shared)).await;
+    let portal = Portal::with(|_| {}, move |b| b.store(shared)).await;
     portal.session_for(LUC, LUC_PW).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(runtime_hash(&store, LUC).await, None);
     assert_eq!(
-        store.load(&code(LUC)).await.unwrap().version,
+        store.credentials(&code(LUC)).await.unwrap().version,
         0,
         "nothing written"
     );
@@ -92,12 +87,11 @@ async fn a_hash_with_the_current_parameters_is_left_alone() {
 async fn a_disabled_account_stays_disabled_for_a_restarted_process() {
     let config = light_config();
     let accounts = directory(&config).await;
-    let store = Arc::new(MemoryCredentialStore::new());
+    let store = Arc::new(MemoryStore::new());
     let build = || {
-        Guichet::builder()
-            .config(config.clone())
+        builder(config.clone())
             .directory(accounts.clone())
-            .credential_store(Arc::clone(&store))
+            .store(Arc::clone(&store))
             .build()
             .unwrap()
     };

@@ -5,49 +5,8 @@
 mod common;
 
 use common::*;
-use std::time::Duration;
 
-use guichet::limit::{Limit, Rate};
-use guichet::store::memory::{MemoryCredentialStore, MemorySessionStore, MemoryThrottleStore};
-use guichet::store::{CredentialStore, Credentials, ThrottleStore, Versioned};
-use guichet::{StoreError, UserCode};
 use http::StatusCode;
-
-#[async_trait::async_trait]
-impl<S: CredentialStore> CredentialStore for Flaky<S> {
-    async fn load(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError> {
-        self.switch.check()?;
-        self.inner.load(code).await
-    }
-
-    async fn save(
-        &self,
-        code: &UserCode,
-        version: u64,
-        state: &Credentials,
-    ) -> Result<bool, StoreError> {
-        self.switch.check()?;
-        self.inner.save(code, version, state).await
-    }
-}
-
-#[async_trait::async_trait]
-impl<S: ThrottleStore> ThrottleStore for Flaky<S> {
-    async fn reserve(
-        &self,
-        limit: Limit,
-        key: &str,
-        rate: Rate,
-    ) -> Result<Option<Duration>, StoreError> {
-        self.switch.check()?;
-        self.inner.reserve(limit, key, rate).await
-    }
-
-    async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError> {
-        self.switch.check()?;
-        self.inner.clear(limit, key).await
-    }
-}
 
 fn assert_unavailable(reply: &Reply, what: &str) {
     assert_eq!(
@@ -137,9 +96,9 @@ async fn works_again(portal: &Portal, session: &str) {
 
 #[tokio::test]
 async fn when_the_session_store_is_down_nobody_gets_in_and_public_pages_still_answer() {
-    let switch = Switch::default();
-    let store = Flaky::new(MemorySessionStore::new(), &switch);
-    let portal = Portal::with(|_| {}, move |b| b.session_store(store)).await;
+    let store = FlakyStore::default();
+    let switch = store.sessions.clone();
+    let portal = Portal::with(|_| {}, move |b| b.store(store)).await;
     let session = portal.session_for(MARIE, MARIE_PW).await;
 
     switch.break_it();
@@ -162,9 +121,9 @@ async fn when_the_session_store_is_down_nobody_gets_in_and_public_pages_still_an
 
 #[tokio::test]
 async fn when_the_credential_store_is_down_nobody_gets_in_and_public_pages_still_answer() {
-    let switch = Switch::default();
-    let store = Flaky::new(MemoryCredentialStore::new(), &switch);
-    let portal = Portal::with(|_| {}, move |b| b.credential_store(store)).await;
+    let store = FlakyStore::default();
+    let switch = store.credentials.clone();
+    let portal = Portal::with(|_| {}, move |b| b.store(store)).await;
     let session = portal.session_for(MARIE, MARIE_PW).await;
 
     switch.break_it();
@@ -183,7 +142,10 @@ async fn when_the_credential_store_is_down_nobody_gets_in_and_public_pages_still
 async fn when_the_directory_is_down_nobody_gets_in_and_public_pages_still_answer() {
     let switch = Switch::default();
     let config = light_config();
-    let accounts = Flaky::new(directory(&config).await, &switch);
+    let accounts = FlakyDirectory {
+        inner: directory(&config).await,
+        switch: switch.clone(),
+    };
     let portal = Portal::with(|_| {}, move |b| b.directory(accounts)).await;
     let session = portal.session_for(MARIE, MARIE_PW).await;
 
@@ -197,9 +159,9 @@ async fn when_the_directory_is_down_nobody_gets_in_and_public_pages_still_answer
 
 #[tokio::test]
 async fn when_the_throttle_store_is_down_sign_ins_wait_rather_than_go_unthrottled() {
-    let switch = Switch::default();
-    let store = Flaky::new(MemoryThrottleStore::new(), &switch);
-    let portal = Portal::with(|_| {}, move |b| b.throttle_store(store)).await;
+    let store = FlakyStore::default();
+    let switch = store.throttle.clone();
+    let portal = Portal::with(|_| {}, move |b| b.store(store)).await;
     let session = portal.session_for(MARIE, MARIE_PW).await;
 
     switch.break_it();

@@ -181,7 +181,8 @@ impl RunningPortal {
 /// The accounts file of the contract's format, hashed with light parameters (the portal
 /// verifies with the parameters in each hash, then rehashes with its own).
 async fn write_accounts(dir: &Path) -> PathBuf {
-    let toml = accounts_toml(&Hasher::new(&light_config().passwords)).await;
+    let toml =
+        accounts_toml(&Hasher::new(&light_config().passwords).expect("valid parameters")).await;
     let path = dir.join("accounts.toml");
     std::fs::write(&path, toml).expect("the accounts file is written");
     path

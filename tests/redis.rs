@@ -27,7 +27,7 @@ async fn store(url: &str, prefix: &str) -> RedisStore {
 /// An instance of the test portal on Redis `url` under `prefix`, with `tune` applied.
 async fn instance(url: &str, prefix: &str, tune: impl FnOnce(&mut guichet::Config)) -> Portal {
     let redis = store(url, prefix).await;
-    Portal::with(tune, move |builder| builder.redis(redis)).await
+    Portal::with(tune, move |builder| builder.store(redis)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,7 +63,7 @@ async fn with_client_side_caching_a_sign_out_elsewhere_still_takes_effect_at_onc
         let redis = RedisStore::connect_caching(&url, &prefix)
             .await
             .expect("a caching store");
-        Portal::with(|_| {}, move |builder| builder.redis(redis)).await
+        Portal::with(|_| {}, move |builder| builder.store(redis)).await
     };
     let a = cached(server.url(), prefix.clone()).await;
     let b = cached(server.url(), prefix.clone()).await;
@@ -100,7 +100,7 @@ async fn with_client_side_caching_redis_going_away_still_fails_closed() {
     let redis = RedisStore::connect_caching(&server.url(), &unique_prefix("cachefault"))
         .await
         .unwrap();
-    let portal = Portal::with(|_| {}, move |builder| builder.redis(redis)).await;
+    let portal = Portal::with(|_| {}, move |builder| builder.store(redis)).await;
     let session = portal.session_for(MARIE, MARIE_PW).await;
     assert_eq!(portal.account_with(&session).await.status, StatusCode::OK);
     server.kill();
@@ -252,7 +252,7 @@ async fn a_letter_accepted_by_a_replica_that_died_is_delivered_by_another() {
         |_| {},
         move |builder| {
             builder
-                .redis(redis)
+                .store(redis)
                 .mailer(SmtpMailer::from_url(&url).unwrap())
         },
     )
@@ -283,7 +283,7 @@ async fn the_email_flow_works_end_to_end_on_redis_and_no_credential_rests_in_red
         |_| {},
         move |builder| {
             builder
-                .redis(redis)
+                .store(redis)
                 .mailer(SmtpMailer::from_url(&url).unwrap())
         },
     )

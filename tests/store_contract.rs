@@ -3,33 +3,30 @@
 //! overwrites, a `touch` never resurrects, a credential state is replaced only by a writer that
 //! read its current version, a throttle refusal counts nothing, ...
 
-use guichet::store::memory::{
-    MemoryCredentialStore, MemoryMailQueue, MemoryRateLimits, MemorySessionStore,
-    MemoryThrottleStore,
-};
+use guichet::store::memory::MemoryStore;
 
 mod memory {
     use super::*;
 
     mod sessions {
         use super::*;
-        guichet::store_contract!(sessions, MemorySessionStore::new());
+        guichet::store_contract!(sessions, MemoryStore::new());
     }
     mod credentials {
         use super::*;
-        guichet::store_contract!(credentials, MemoryCredentialStore::new());
+        guichet::store_contract!(credentials, MemoryStore::new());
     }
     mod throttle {
         use super::*;
-        guichet::store_contract!(throttle, MemoryThrottleStore::new());
+        guichet::store_contract!(throttle, MemoryStore::new());
     }
     mod rate_limits {
         use super::*;
-        guichet::store_contract!(rate_limits, MemoryRateLimits::new());
+        guichet::store_contract!(rate_limits, MemoryStore::new());
     }
     mod mail_queue {
         use super::*;
-        guichet::store_contract!(mail_queue, MemoryMailQueue::new());
+        guichet::store_contract!(mail_queue, MemoryStore::new());
     }
 }
 

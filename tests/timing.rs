@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use common::*;
 use guichet::config::PasswordConfig;
 use guichet::limit::Rate;
-use guichet::Guichet;
 use http::StatusCode;
 
 async fn timed(portal: &Portal, user_code: &str, password: &str) -> Duration {
@@ -34,22 +33,23 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_code_takes_as_long_as_a_wrong_password() {
-    let mut config = light_config();
-    config.passwords = PasswordConfig::default();
+    let portal = Portal::with(
+        |config| {
+            config.passwords = PasswordConfig::default();
+            config.sign_in.failures_per_code = Rate::per_hour(1000);
+            config.sign_in.attempts_per_ip = Rate::per_minute(1000);
+        },
+        |b| b,
+    )
+    .await;
     assert_eq!(
-        (config.passwords.memory_kib, config.passwords.iterations),
+        (
+            portal.guichet.config().passwords.memory_kib,
+            portal.guichet.config().passwords.iterations
+        ),
         (19 * 1024, 2),
         "the real parameters"
     );
-    config.sign_in.failures_per_code = Rate::per_hour(1000);
-    config.sign_in.attempts_per_ip = Rate::per_minute(1000);
-    let accounts = directory(&config).await;
-    let guichet = Guichet::builder()
-        .config(config)
-        .directory(accounts)
-        .build()
-        .unwrap();
-    let portal = Portal::serve(guichet).await;
 
     let cases: [(&str, &str); 3] = [
         (NOBODY, "Bonjour-Nobody-2026"),
@@ -59,32 +59,36 @@ async fn an_unknown_code_takes_as_long_as_a_wrong_password() {
     for (user_code, password) in cases {
         timed(&portal, user_code, password).await; // warm up
     }
-    let mut samples: [Vec<Duration>; 3] = Default::default();
-    for round in 0..10 {
-        // Rotate the order so slow drift (other processes, CPU frequency) hits all alike.
-        for i in 0..cases.len() {
-            let which = (i + round) % cases.len();
-            let (user_code, password) = cases[which];
-            samples[which].push(timed(&portal, user_code, password).await);
+    // Skipping the password check for unknown codes gives a ratio near 0 in every attempt; a
+    // loaded machine may spoil one attempt, not three.
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let mut samples: [Vec<Duration>; 3] = Default::default();
+        for round in 0..10 {
+            // Rotate the order so slow drift (other processes, CPU frequency) hits all alike.
+            for i in 0..cases.len() {
+                let which = (i + round) % cases.len();
+                let (user_code, password) = cases[which];
+                samples[which].push(timed(&portal, user_code, password).await);
+            }
         }
+        let [unknown, wrong, no_password] = samples.map(median);
+        // The bound means something only if a password check is a good part of the answer.
+        assert!(
+            wrong > Duration::from_millis(5),
+            "an OWASP argon2 verification takes milliseconds: {wrong:?}"
+        );
+        let ratios = (
+            unknown.as_secs_f64() / wrong.as_secs_f64(),
+            no_password.as_secs_f64() / wrong.as_secs_f64(),
+        );
+        eprintln!(
+            "medians: unknown {unknown:?}, wrong password {wrong:?}, no password {no_password:?}"
+        );
+        if (0.7..=1.4).contains(&ratios.0) && (0.7..=1.4).contains(&ratios.1) {
+            return;
+        }
+        seen.push(ratios);
     }
-    let [unknown, wrong, no_password] = samples.map(median);
-    eprintln!(
-        "medians: unknown {unknown:?}, wrong password {wrong:?}, no password {no_password:?}"
-    );
-    let ratio = unknown.as_secs_f64() / wrong.as_secs_f64();
-    assert!(
-        (0.7..=1.4).contains(&ratio),
-        "unknown code {unknown:?} vs wrong password {wrong:?}: ratio {ratio:.2}"
-    );
-    let ratio = no_password.as_secs_f64() / wrong.as_secs_f64();
-    assert!(
-        (0.7..=1.4).contains(&ratio),
-        "no password yet {no_password:?} vs wrong password {wrong:?}: ratio {ratio:.2}"
-    );
-    // The bound means something only if a password check is a good part of the answer time.
-    assert!(
-        wrong > Duration::from_millis(5),
-        "an OWASP argon2 verification takes milliseconds: {wrong:?}"
-    );
+    panic!("unknown code and no-password ratios to a wrong password, per attempt: {seen:?}");
 }

@@ -12,66 +12,70 @@ use http::request::Parts;
 use http::{Response, StatusCode};
 
 use crate::audit::{AuditEvent, Cancellation};
-use crate::credential::cancel_key;
-use crate::desk::Desk;
+use crate::context::Context;
 use crate::error::Refusal;
+use crate::letters::cancel_key;
 use crate::limit::{client_ip, limit_key, Limit};
-use crate::pages::{CancelPage, Language, Messages};
+use crate::pages::{CancelPage, Messages};
 use crate::respond::{self, Body};
 use crate::session::unix_now;
 use crate::store::{self, Change};
 
-use super::{form, origin, password, RequestBody};
+use super::{form, password, RequestBody};
+use crate::origin;
 
 const FIELDS: &[&str] = &["code", "token"];
 
 /// The confirmation button.
-pub(crate) fn page(desk: &Desk, parts: &Parts) -> Result<Response<Body>, Refusal> {
+pub(crate) fn page(ctx: &Context, parts: &Parts) -> Result<Response<Body>, Refusal> {
     let fields = form::query(&parts.uri, FIELDS)?;
-    let code = fields.user_code_in("code", desk.config.user_codes.case)?;
+    let code = fields.user_code_in("code", ctx.config.user_codes.case)?;
     let token = token(&fields)?;
-    let (action, assets) = (desk.cancel_path(), desk.assets_path());
+    let (action, assets) = (ctx.respond.links.cancel(), ctx.respond.links.assets());
     let page = CancelPage {
-        language: Language::negotiate(&parts.headers),
-        action: &action,
+        language: ctx.respond.language(&parts.headers),
+        action,
         user_code: code.as_str(),
         token,
-        assets: &assets,
+        assets,
     };
-    Ok(respond::html(StatusCode::OK, desk.pages.cancel(&page)))
+    Ok(respond::html(
+        StatusCode::OK,
+        ctx.respond.pages.cancel(&page),
+    ))
 }
 
 /// `POST`: cancels.
 pub(crate) async fn submit<B>(
-    desk: &Desk,
+    ctx: &Context,
     parts: &Parts,
     body: B,
 ) -> Result<Response<Body>, Refusal>
 where
     B: RequestBody,
 {
-    origin::check(&desk.origin, &parts.headers)?;
+    origin::check(&ctx.origin, &parts.headers)?;
     let fields = form::read(&parts.headers, body, FIELDS).await?;
-    let code = fields.user_code_in("code", desk.config.user_codes.case)?;
+    let code = fields.user_code_in("code", ctx.config.user_codes.case)?;
     let key = cancel_key(token(&fields)?);
     let ip = client_ip(
         &parts.extensions,
         &parts.headers,
-        &desk.config.trusted_proxies,
-        desk.config.trusted_proxy_header,
+        &ctx.config.trusted_proxies,
+        ctx.config.trusted_proxy_header,
     );
-    if let Err(wait) = desk.limit(Limit::CancelPerIp, &limit_key(ip)).await? {
+    if let Err(wait) = ctx.limit(Limit::CancelPerIp, &limit_key(ip)).await? {
         return Err(Refusal::Throttled { retry_after: wait });
     }
     let now = unix_now();
-    let cancelled = store::update(&*desk.credentials, &code, |credentials| {
+    let cancelled = store::update(&*ctx.store, &code, |credentials| {
         match credentials.cancel(&key, now) {
             Some(cancelled) => Change::Save(Some(cancelled)),
             None => Change::Keep(None),
         }
     })
     .await?;
-    let m = Messages::of(Language::negotiate(&parts.headers));
+    let m = Messages::of(ctx.respond.language(&parts.headers));
     let message = match cancelled {
         None => m.nothing_to_cancel,
         Some(Cancellation::Pending) => m.cancelled,
@@ -79,7 +83,7 @@ where
         Some(Cancellation::Undone) => m.cancelled_undone,
     };
     if let Some(cancelled) = cancelled {
-        desk.audit.emit(&AuditEvent::TemporaryPasswordCancelled {
+        ctx.audit.emit(&AuditEvent::TemporaryPasswordCancelled {
             user_code: code,
             cancelled,
         });
@@ -94,7 +98,7 @@ where
             }),
         ));
     }
-    Ok(password::notice(desk, parts, m.cancel_title, message))
+    Ok(password::notice(ctx, parts, m.cancel_title, message))
 }
 
 /// The token: 43 base64url characters, as the email carries it.

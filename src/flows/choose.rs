@@ -7,37 +7,38 @@
 //! password replaced is kept until the temporary password would have expired, so that the
 //! email's "this wasn't me" link can still undo it.
 
+use http::header::SET_COOKIE;
 use http::request::Parts;
 use http::{Response, StatusCode};
 
 use crate::audit::AuditEvent;
-use crate::desk::Desk;
+use crate::context::Context;
+use crate::deny::Denial;
 use crate::error::Refusal;
-use crate::guard::{answer, Denial, Denied};
 use crate::identity::Identity;
 use crate::limit::Limit;
-use crate::pages::{FormPage, Language, Messages};
+use crate::pages::{FormPage, Messages};
 use crate::password::temporary;
 use crate::respond::{self, Body};
 use crate::session::{Session, SessionState};
 use crate::store::{self, Change};
 
-use super::{form, origin, RequestBody};
+use super::{form, RequestBody};
+use crate::origin;
 
 /// The shortest password a person may choose (NIST SP 800-63B's minimum).
 const MIN_CHARS: usize = 8;
 
 /// The restricted identity, or the answer for everyone else.
 async fn restricted(
-    desk: &Desk,
+    ctx: &Context,
     session: &Session,
     parts: &Parts,
 ) -> Result<Identity, Response<Body>> {
     let denial = match session.state().await {
         Ok(SessionState::MustChoosePassword(identity)) => return Ok(identity),
         Ok(SessionState::SignedIn(_)) => {
-            let response = respond::message(
-                desk,
+            let response = ctx.respond.message(
                 &parts.headers,
                 StatusCode::FORBIDDEN,
                 "nothing_to_choose",
@@ -48,30 +49,26 @@ async fn restricted(
         Ok(_) => Denial::SignInRequired,
         Err(_) => Denial::Unavailable,
     };
-    let denied = Denied {
-        denial,
-        method: &parts.method,
-        uri: &parts.uri,
-        headers: &parts.headers,
-    };
-    Err(answer(desk, &denied))
+    Err(ctx
+        .deny(denial, &parts.method, &parts.uri, &parts.headers)
+        .await)
 }
 
 /// The form.
 pub(crate) async fn page(
-    desk: &Desk,
+    ctx: &Context,
     session: &Session,
     parts: &Parts,
 ) -> Result<Response<Body>, Refusal> {
-    if let Err(response) = restricted(desk, session, parts).await {
+    if let Err(response) = restricted(ctx, session, parts).await {
         return Ok(response);
     }
     let next = form::query(&parts.uri, &["next"])?.next()?;
-    Ok(render(desk, parts, StatusCode::OK, next.as_deref(), None))
+    Ok(render(ctx, parts, StatusCode::OK, next.as_deref(), None))
 }
 
 fn render(
-    desk: &Desk,
+    ctx: &Context,
     parts: &Parts,
     status: StatusCode,
     next: Option<&str>,
@@ -85,24 +82,24 @@ fn render(
         return respond::json(status, &body);
     }
     let (action, sign_in, assets) = (
-        desk.set_password_path(),
-        desk.login_path(),
-        desk.assets_path(),
+        ctx.respond.links.set_password(),
+        ctx.respond.links.login(),
+        ctx.respond.links.assets(),
     );
     let page = FormPage {
-        language: Language::negotiate(&parts.headers),
-        action: &action,
+        language: ctx.respond.language(&parts.headers),
+        action,
         next,
         error,
-        sign_in: &sign_in,
-        assets: &assets,
+        sign_in,
+        assets,
     };
-    respond::html(status, desk.pages.choose_password(&page))
+    respond::html(status, ctx.respond.pages.choose_password(&page))
 }
 
 /// `POST`: sets the password.
 pub(crate) async fn submit<B>(
-    desk: &Desk,
+    ctx: &Context,
     session: &Session,
     parts: &Parts,
     body: B,
@@ -110,16 +107,16 @@ pub(crate) async fn submit<B>(
 where
     B: RequestBody,
 {
-    origin::check(&desk.origin, &parts.headers)?;
-    let identity = match restricted(desk, session, parts).await {
+    origin::check(&ctx.origin, &parts.headers)?;
+    let identity = match restricted(ctx, session, parts).await {
         Ok(identity) => identity,
         Err(response) => return Ok(response),
     };
     let fields = form::read(&parts.headers, body, &["password", "confirm", "next"]).await?;
     let next = fields.next()?;
     let typed = fields.require("password")?;
-    let password = fields.password(&desk.hasher, typed)?;
-    let m = Messages::of(Language::negotiate(&parts.headers));
+    let password = fields.password(&ctx.hasher, typed)?;
+    let m = Messages::of(ctx.respond.language(&parts.headers));
     let problem = if typed.chars().count() < MIN_CHARS {
         Some(m.password_too_short)
     } else if fields
@@ -138,7 +135,7 @@ where
     };
     if let Some(problem) = problem {
         return Ok(render(
-            desk,
+            ctx,
             parts,
             StatusCode::BAD_REQUEST,
             next.as_deref(),
@@ -146,7 +143,7 @@ where
         ));
     }
 
-    let hash = desk
+    let hash = ctx
         .hasher
         .hash(&password)
         .await
@@ -156,7 +153,7 @@ where
     let key = identity.temporary_password();
     // Only while the temporary password is still in use: "this wasn't me" may have ended it
     // since this request's session was read.
-    let epoch = store::update(&*desk.credentials, code, |credentials| {
+    let epoch = store::update(&*ctx.store, code, |credentials| {
         if !key.is_some_and(|key| credentials.allows_restricted(key)) {
             return Change::Keep(None);
         }
@@ -165,30 +162,31 @@ where
     })
     .await?;
     let Some(epoch) = epoch else {
-        return Ok(answer(
-            desk,
-            &Denied {
-                denial: Denial::SignInRequired,
-                method: &parts.method,
-                uri: &parts.uri,
-                headers: &parts.headers,
-            },
-        ));
+        return Ok(ctx
+            .deny(
+                Denial::SignInRequired,
+                &parts.method,
+                &parts.uri,
+                &parts.headers,
+            )
+            .await);
     };
-    desk.throttle
+    ctx.store
         .clear(Limit::SignInPerUserCode, code.as_str())
         .await?;
-    session.rotate(identity.account(), epoch, None).await?;
-    desk.audit.emit(&AuditEvent::PasswordChosen {
+    let cookie = session.rotate(identity.account(), epoch, None).await?;
+    ctx.audit.emit(&AuditEvent::PasswordChosen {
         user_code: code.clone(),
     });
     let target = next.as_deref().unwrap_or("/");
-    Ok(if respond::wants_json(&parts.headers) {
+    let mut response = if respond::wants_json(&parts.headers) {
         respond::json(
             StatusCode::OK,
             &serde_json::json!({ "password_set": true, "next": target }),
         )
     } else {
         respond::redirect(target)
-    })
+    };
+    response.headers_mut().append(SET_COOKIE, cookie);
+    Ok(response)
 }

@@ -79,7 +79,7 @@ impl Fields {
     pub(crate) fn next(&self) -> Result<Option<String>, Refusal> {
         Ok(self
             .get("next")
-            .map(super::next::sanitize)
+            .map(crate::links::sanitize_next)
             .transpose()?
             .flatten())
     }

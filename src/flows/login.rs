@@ -14,37 +14,40 @@
 
 use std::sync::Arc;
 
+use http::header::SET_COOKIE;
 use http::request::Parts;
 use http::{Response, StatusCode};
 
 use crate::audit::{AuditEvent, FailureReason, ThrottleLimit};
-use crate::desk::Desk;
+use crate::context::Context;
 use crate::error::Refusal;
 use crate::identity::{AccountStatus, UserCode};
 use crate::limit::{client_ip, limit_key, Limit};
-use crate::pages::{Language, Messages, SignInPage};
+use crate::pages::{Messages, SignInPage};
 use crate::password::{temporary, Password, Verification};
 use crate::respond::{self, Body};
 use crate::session::{unix_now, Session};
 use crate::store::{self, Change, Credentials};
 
-use super::{form, origin, urlencode, RequestBody};
+use super::{form, RequestBody};
+use crate::links::Links;
+use crate::origin;
 
 /// The sign-in page; keeps a valid `?next=`.
-pub(crate) fn page(desk: &Desk, parts: &Parts) -> Result<Response<Body>, Refusal> {
+pub(crate) fn page(ctx: &Context, parts: &Parts) -> Result<Response<Body>, Refusal> {
     let next = form::query(&parts.uri, &["next"])?.next()?;
-    Ok(render(desk, parts, StatusCode::OK, next.as_deref(), None))
+    Ok(render(ctx, parts, StatusCode::OK, next.as_deref(), None))
 }
 
 /// The page, fresh (`failed_code: None`) or after a failure (with the code typed, normalised).
 fn render(
-    desk: &Desk,
+    ctx: &Context,
     parts: &Parts,
     status: StatusCode,
     next: Option<&str>,
     failed_code: Option<&str>,
 ) -> Response<Body> {
-    let language = Language::negotiate(&parts.headers);
+    let language = ctx.respond.language(&parts.headers);
     if respond::wants_json(&parts.headers) {
         let body = match failed_code {
             Some(_) => serde_json::json!({
@@ -56,24 +59,24 @@ fn render(
         };
         return respond::json(status, &body);
     }
-    let action = desk.login_path();
-    let assets = desk.assets_path();
-    let password_request = desk.password_request_path();
+    let action = ctx.respond.links.login();
+    let assets = ctx.respond.links.assets();
+    let password_request = ctx.respond.links.password_request();
     let page = SignInPage {
         language,
-        action: &action,
-        password_request: &password_request,
+        action,
+        password_request,
         next,
         user_code: failed_code,
         failed: failed_code.is_some(),
-        assets: &assets,
+        assets,
     };
-    respond::html(status, desk.pages.sign_in(&page))
+    respond::html(status, ctx.respond.pages.sign_in(&page))
 }
 
 /// `POST /auth/login`.
 pub(crate) async fn submit<B>(
-    desk: &Arc<Desk>,
+    ctx: &Arc<Context>,
     session: &Session,
     parts: &Parts,
     body: B,
@@ -81,46 +84,46 @@ pub(crate) async fn submit<B>(
 where
     B: RequestBody,
 {
-    origin::check(&desk.origin, &parts.headers)?;
+    origin::check(&ctx.origin, &parts.headers)?;
     let fields = form::read(&parts.headers, body, &["user_code", "password", "next"]).await?;
     let next = fields.next()?;
-    let code = fields.user_code(desk.config.user_codes.case)?;
+    let code = fields.user_code(ctx.config.user_codes.case)?;
     let typed = fields.require("password")?;
     // A temporary password is recognised by its shape alone, so each attempt does the same
     // work whatever the account holds (see `password::temporary`).
     let temporary = temporary::canonical(typed);
     let password = match temporary {
         Some(_) => None,
-        None => Some(fields.password(&desk.hasher, typed)?),
+        None => Some(fields.password(&ctx.hasher, typed)?),
     };
     let ip = client_ip(
         &parts.extensions,
         &parts.headers,
-        &desk.config.trusted_proxies,
-        desk.config.trusted_proxy_header,
+        &ctx.config.trusted_proxies,
+        ctx.config.trusted_proxy_header,
     );
 
     let throttled = |limit, wait| {
-        desk.audit.emit(&AuditEvent::SignInThrottled {
+        ctx.audit.emit(&AuditEvent::SignInThrottled {
             user_code: code.clone(),
             ip,
             limit,
         });
         Refusal::Throttled { retry_after: wait }
     };
-    if let Err(wait) = desk.limit(Limit::SignInPerIp, &limit_key(ip)).await? {
+    if let Err(wait) = ctx.limit(Limit::SignInPerIp, &limit_key(ip)).await? {
         return Err(throttled(ThrottleLimit::ClientIp, wait));
     }
     let throttle = match temporary {
         Some(_) => Limit::TemporaryPasswordPerUserCode,
         None => Limit::SignInPerUserCode,
     };
-    if let Err(wait) = desk.reserve(throttle, code.as_str()).await? {
+    if let Err(wait) = ctx.reserve(throttle, code.as_str()).await? {
         return Err(throttled(ThrottleLimit::UserCode, wait));
     }
 
     // The same lookups for every code, known or not.
-    let account = desk.directory.account(&code).await?;
+    let account = ctx.directory.account(&code).await?;
     let usable = |credentials: &Credentials| {
         account
             .as_ref()
@@ -132,7 +135,7 @@ where
             // One read-and-swap: of two sign-ins with one temporary password, one wins.
             let digest = temporary::digest(canonical);
             let now = unix_now();
-            let redeemed = store::update(&*desk.credentials, &code, |credentials| {
+            let redeemed = store::update(&*ctx.store, &code, |credentials| {
                 let pending = credentials
                     .pending_digest(now)
                     .filter(|_| usable(credentials));
@@ -153,9 +156,9 @@ where
             (accepted, FailureReason::TemporaryPasswordInvalid)
         }
         (None, Some(password)) => {
-            let credentials = desk.credentials.load(&code).await?.value;
+            let credentials = ctx.store.credentials(&code).await?.value;
             let stored = credentials.password_hash(directory_hash);
-            let verification = desk
+            let verification = ctx
                 .hasher
                 .verify(password, stored.filter(|_| usable(&credentials)))
                 .await
@@ -170,7 +173,7 @@ where
                     let verified = stored.map(str::to_owned).filter(|_| needs_rehash);
                     // Someone who knows the password needs no temporary one: restricted
                     // sessions end, and a password the directory replaced is dropped.
-                    let epoch = store::update(&*desk.credentials, &code, |credentials| {
+                    let epoch = store::update(&*ctx.store, &code, |credentials| {
                         if credentials.signed_in(directory_hash) {
                             Change::Save(credentials.epoch())
                         } else {
@@ -197,13 +200,13 @@ where
             Some(a) if a.status != AccountStatus::Active => FailureReason::Disabled,
             Some(_) => reason,
         };
-        desk.audit.emit(&AuditEvent::SignInFailed {
+        ctx.audit.emit(&AuditEvent::SignInFailed {
             user_code: code.clone(),
             ip,
             reason,
         });
         return Ok(render(
-            desk,
+            ctx,
             parts,
             StatusCode::UNAUTHORIZED,
             next.as_deref(),
@@ -214,24 +217,21 @@ where
     // With a temporary password the session is restricted, and the ordinary throttle stays
     // until a password is chosen.
     let restricted = accepted.restricted.is_some();
-    desk.throttle.clear(throttle, code.as_str()).await?;
+    ctx.store.clear(throttle, code.as_str()).await?;
     if let (Some(verified), Some(password)) = (accepted.rehash, password) {
         tokio::spawn(rehash(
-            Arc::clone(desk),
+            Arc::clone(ctx),
             code.clone(),
             password,
             account.password_hash.clone(),
             verified,
         ));
     }
-    session
+    let cookie = session
         .rotate(account, accepted.epoch, accepted.restricted)
         .await?;
     let (event, target) = if restricted {
-        let target = match &next {
-            Some(next) => format!("{}?next={}", desk.set_password_path(), urlencode(next)),
-            None => desk.set_password_path(),
-        };
+        let target = Links::with_next(ctx.respond.links.set_password(), next.as_deref());
         (
             AuditEvent::SignedInWithTemporaryPassword {
                 user_code: code,
@@ -249,15 +249,17 @@ where
             target,
         )
     };
-    desk.audit.emit(&event);
-    Ok(if respond::wants_json(&parts.headers) {
+    ctx.audit.emit(&event);
+    let mut response = if respond::wants_json(&parts.headers) {
         respond::json(
             StatusCode::OK,
             &serde_json::json!({ "signed_in": true, "must_set_password": restricted, "next": target }),
         )
     } else {
         respond::redirect(&target)
-    })
+    };
+    response.headers_mut().append(SET_COOKIE, cookie);
+    Ok(response)
 }
 
 /// A sign-in that succeeded.
@@ -273,14 +275,14 @@ struct Accepted {
 /// Recomputes a hash made with older parameters, off the request path. It replaces the stored
 /// hash only if it is still the one that was verified.
 async fn rehash(
-    desk: Arc<Desk>,
+    ctx: Arc<Context>,
     code: UserCode,
     password: Password,
     directory_hash: Option<String>,
     verified: String,
 ) {
-    let outcome = match desk.hasher.hash(&password).await {
-        Ok(new) => store::update(&*desk.credentials, &code, |credentials| {
+    let outcome = match ctx.hasher.hash(&password).await {
+        Ok(new) => store::update(&*ctx.store, &code, |credentials| {
             if credentials.rehash(directory_hash.as_deref(), &verified, &new) {
                 Change::Save(true)
             } else {

@@ -19,11 +19,7 @@ mod choose;
 mod form;
 mod login;
 mod logout;
-mod next;
-pub(crate) mod origin;
 mod password;
-
-pub(crate) use next::from_uri as next_from_uri;
 
 /// A request body the flows can read: any `http_body::Body` whose error can be boxed.
 pub(crate) trait RequestBody:
@@ -33,25 +29,16 @@ pub(crate) trait RequestBody:
 
 impl<B: http_body::Body<Error: Into<Box<dyn std::error::Error + Send + Sync>>>> RequestBody for B {}
 
-/// Percent-encodes a query value (leaving `-`, `_`, `.` readable).
-pub(crate) fn urlencode(text: &str) -> String {
-    const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'_')
-        .remove(b'.');
-    percent_encoding::utf8_percent_encode(text, QUERY_VALUE).to_string()
-}
-
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{self, Poll};
 
 use http::{Method, Request, Response, StatusCode};
 use tower_service::Service;
 
-use crate::desk::Desk;
+use crate::context::Context;
 use crate::error::Refusal;
 use crate::pages;
 use crate::respond::{self, Body};
@@ -60,19 +47,19 @@ use crate::session::Session;
 /// The flows' tower service. Needs guichet's [`SessionLayer`](crate::SessionLayer) around it.
 #[derive(Clone)]
 pub struct Flows {
-    desk: Arc<Desk>,
+    ctx: Arc<Context>,
 }
 
 impl Flows {
-    pub(crate) fn new(desk: Arc<Desk>) -> Self {
-        Self { desk }
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx }
     }
 }
 
 impl std::fmt::Debug for Flows {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Flows")
-            .field("prefix", &self.desk.config.prefix)
+            .field("prefix", &self.ctx.config.prefix)
             .finish()
     }
 }
@@ -116,7 +103,7 @@ impl Route {
 /// prefix already stripped (and says so with its `NestedPath` extension); any other router
 /// hands over the full path, which must then start with the prefix. Stripping at most once
 /// keeps `/auth/auth/login` a 404.
-fn route_path<'p, B>(desk: &Desk, request: &'p Request<B>) -> Option<&'p str> {
+fn route_path<'p, B>(ctx: &Context, request: &'p Request<B>) -> Option<&'p str> {
     let path = request.uri().path();
     #[cfg(feature = "axum")]
     if request
@@ -126,7 +113,7 @@ fn route_path<'p, B>(desk: &Desk, request: &'p Request<B>) -> Option<&'p str> {
     {
         return Some(path);
     }
-    path.strip_prefix(desk.config.prefix.as_str())
+    path.strip_prefix(ctx.config.prefix.as_str())
 }
 
 impl<B> Service<Request<B>> for Flows
@@ -139,21 +126,21 @@ where
     type Error = Infallible;
     type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+    fn poll_ready(&mut self, _cx: &mut task::Context<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let desk = Arc::clone(&self.desk);
-        Box::pin(async move { Ok(dispatch(desk, request).await) })
+        let ctx = Arc::clone(&self.ctx);
+        Box::pin(async move { Ok(dispatch(ctx, request).await) })
     }
 }
 
-async fn dispatch<B>(desk: Arc<Desk>, request: Request<B>) -> Response<Body>
+async fn dispatch<B>(ctx: Arc<Context>, request: Request<B>) -> Response<Body>
 where
     B: RequestBody + Send + 'static,
 {
-    let route = route_path(&desk, &request).and_then(Route::find);
+    let route = route_path(&ctx, &request).and_then(Route::find);
     let Some(session) = request.extensions().get::<Session>().cloned() else {
         tracing::error!(target: "guichet", "the flows run without guichet's SessionLayer around them");
         let mut response = Response::new(Body::default());
@@ -162,23 +149,21 @@ where
     };
     let (parts, body) = request.into_parts();
     let outcome = match (route, &parts.method) {
-        (Some(Route::Login), &Method::GET | &Method::HEAD) => login::page(&desk, &parts),
-        (Some(Route::Login), &Method::POST) => login::submit(&desk, &session, &parts, body).await,
-        (Some(Route::Logout), &Method::POST) => logout::submit(&desk, &session, &parts).await,
+        (Some(Route::Login), &Method::GET | &Method::HEAD) => login::page(&ctx, &parts),
+        (Some(Route::Login), &Method::POST) => login::submit(&ctx, &session, &parts, body).await,
+        (Some(Route::Logout), &Method::POST) => logout::submit(&ctx, &session, &parts).await,
         (Some(Route::PasswordRequest), &Method::GET | &Method::HEAD) => {
-            Ok(password::page(&desk, &parts))
+            Ok(password::page(&ctx, &parts))
         }
-        (Some(Route::PasswordRequest), &Method::POST) => {
-            password::submit(&desk, &parts, body).await
-        }
+        (Some(Route::PasswordRequest), &Method::POST) => password::submit(&ctx, &parts, body).await,
         (Some(Route::ChoosePassword), &Method::GET | &Method::HEAD) => {
-            choose::page(&desk, &session, &parts).await
+            choose::page(&ctx, &session, &parts).await
         }
         (Some(Route::ChoosePassword), &Method::POST) => {
-            choose::submit(&desk, &session, &parts, body).await
+            choose::submit(&ctx, &session, &parts, body).await
         }
-        (Some(Route::Cancel), &Method::GET | &Method::HEAD) => cancel::page(&desk, &parts),
-        (Some(Route::Cancel), &Method::POST) => cancel::submit(&desk, &parts, body).await,
+        (Some(Route::Cancel), &Method::GET | &Method::HEAD) => cancel::page(&ctx, &parts),
+        (Some(Route::Cancel), &Method::POST) => cancel::submit(&ctx, &parts, body).await,
         (Some(Route::Asset(content_type, text)), &Method::GET | &Method::HEAD) => {
             Ok(respond::asset(content_type, text))
         }
@@ -187,5 +172,5 @@ where
         }),
         (None, _) => Err(Refusal::NotFound),
     };
-    outcome.unwrap_or_else(|refusal| respond::refusal(&desk, &parts.headers, &refusal))
+    outcome.unwrap_or_else(|refusal| ctx.respond.refusal(&parts.headers, &refusal))
 }

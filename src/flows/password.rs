@@ -12,18 +12,19 @@ use http::request::Parts;
 use http::{Response, StatusCode};
 
 use crate::audit::{AuditEvent, ThrottleLimit};
-use crate::credential;
-use crate::desk::Desk;
+use crate::context::Context;
+use crate::credential_request;
 use crate::error::Refusal;
 use crate::limit::{client_ip, limit_key, Limit};
-use crate::pages::{FormPage, Language, Messages, NoticePage};
+use crate::pages::{FormPage, Messages, NoticePage};
 use crate::respond::{self, Body};
 
-use super::{form, origin, RequestBody};
+use super::{form, RequestBody};
+use crate::origin;
 
 /// The request page, with the FAQ's shared-inbox warning.
-pub(crate) fn page(desk: &Desk, parts: &Parts) -> Response<Body> {
-    let language = Language::negotiate(&parts.headers);
+pub(crate) fn page(ctx: &Context, parts: &Parts) -> Response<Body> {
+    let language = ctx.respond.language(&parts.headers);
     if respond::wants_json(&parts.headers) {
         let m = Messages::of(language);
         return respond::json(
@@ -32,38 +33,38 @@ pub(crate) fn page(desk: &Desk, parts: &Parts) -> Response<Body> {
         );
     }
     let (action, sign_in, assets) = (
-        desk.password_request_path(),
-        desk.login_path(),
-        desk.assets_path(),
+        ctx.respond.links.password_request(),
+        ctx.respond.links.login(),
+        ctx.respond.links.assets(),
     );
     let page = FormPage {
         language,
-        action: &action,
+        action,
         next: None,
         error: None,
-        sign_in: &sign_in,
-        assets: &assets,
+        sign_in,
+        assets,
     };
-    respond::html(StatusCode::OK, desk.pages.password_request(&page))
+    respond::html(StatusCode::OK, ctx.respond.pages.password_request(&page))
 }
 
 /// `POST /auth/password`.
 pub(crate) async fn submit<B>(
-    desk: &Arc<Desk>,
+    ctx: &Arc<Context>,
     parts: &Parts,
     body: B,
 ) -> Result<Response<Body>, Refusal>
 where
     B: RequestBody,
 {
-    origin::check(&desk.origin, &parts.headers)?;
+    origin::check(&ctx.origin, &parts.headers)?;
     let fields = form::read(&parts.headers, body, &["user_code"]).await?;
-    let code = fields.user_code(desk.config.user_codes.case)?;
+    let code = fields.user_code(ctx.config.user_codes.case)?;
     let ip = client_ip(
         &parts.extensions,
         &parts.headers,
-        &desk.config.trusted_proxies,
-        desk.config.trusted_proxy_header,
+        &ctx.config.trusted_proxies,
+        ctx.config.trusted_proxy_header,
     );
     let checks = [
         (Limit::RequestPerIp, limit_key(ip), ThrottleLimit::ClientIp),
@@ -76,29 +77,29 @@ where
     ];
     let mut verdict = Ok(());
     for (limit, key, which) in checks {
-        if let Err(wait) = desk.limit(limit, &key).await? {
+        if let Err(wait) = ctx.limit(limit, &key).await? {
             verdict = Err((which, wait));
             break;
         }
     }
     if let Err((limit, wait)) = verdict {
-        desk.audit.emit(&AuditEvent::CredentialRequestThrottled {
+        ctx.audit.emit(&AuditEvent::CredentialRequestThrottled {
             user_code: code,
             ip,
             limit,
         });
         return Err(Refusal::Throttled { retry_after: wait });
     }
-    desk.audit.emit(&AuditEvent::CredentialRequested {
+    ctx.audit.emit(&AuditEvent::CredentialRequested {
         user_code: code.clone(),
         ip,
     });
-    let language = Language::negotiate(&parts.headers);
-    tokio::spawn(credential::issue(Arc::clone(desk), code, language));
+    let language = ctx.respond.language(&parts.headers);
+    tokio::spawn(credential_request::handle(Arc::clone(ctx), code, language));
 
     let m = Messages::of(language);
     Ok(notice(
-        desk,
+        ctx,
         parts,
         m.password_requested_title,
         m.password_requested,
@@ -106,20 +107,20 @@ where
 }
 
 /// A confirmation, as a page or JSON (`{"ok": true, "message": ...}`).
-pub(crate) fn notice(desk: &Desk, parts: &Parts, title: &str, message: &str) -> Response<Body> {
+pub(crate) fn notice(ctx: &Context, parts: &Parts, title: &str, message: &str) -> Response<Body> {
     if respond::wants_json(&parts.headers) {
         return respond::json(
             StatusCode::OK,
             &serde_json::json!({ "ok": true, "message": message }),
         );
     }
-    let (sign_in, assets) = (desk.login_path(), desk.assets_path());
+    let (sign_in, assets) = (ctx.respond.links.login(), ctx.respond.links.assets());
     let page = NoticePage {
-        language: Language::negotiate(&parts.headers),
+        language: ctx.respond.language(&parts.headers),
         title,
         message,
-        sign_in: &sign_in,
-        assets: &assets,
+        sign_in,
+        assets,
     };
-    respond::html(StatusCode::OK, desk.pages.notice(&page))
+    respond::html(StatusCode::OK, ctx.respond.pages.notice(&page))
 }

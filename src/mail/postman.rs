@@ -1,21 +1,22 @@
-//! The postman: takes due letters from the [`MailQueue`](crate::store::MailQueue), renders
-//! them, hands them to the [`Mailer`](super::Mailer), and reschedules what failed.
+//! The postman: takes due letters from the [`MailQueue`](crate::store::MailQueue), has them
+//! written, hands them to the [`Mailer`](super::Mailer), and reschedules what failed.
 //!
 //! Each claimed letter is leased: if this process dies before it is delivered or rescheduled,
-//! the lease runs out and another process (sharing a Redis queue) delivers it.
+//! the lease runs out and another process (sharing a durable queue) delivers it.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Mutex, Notify, Semaphore};
+use lettre::Message;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::credential;
-use crate::desk::Desk;
-use crate::store::Claimed;
+use crate::store::{Claimed, MailQueue};
 
-use super::MailError;
+use super::{Letter, MailError, Mailer};
 
 /// Deliveries in flight at once, per process.
 const CONCURRENCY: usize = 4;
@@ -27,33 +28,62 @@ const POLL: Duration = Duration::from_millis(500);
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
+/// What a letter says, written at delivery: `Ok(None)` when there is nothing to send any more
+/// (the account changed meanwhile), `Err` for a failure worth retrying. `None` from the outer
+/// call means the guichet the postman works for is gone.
+pub(crate) type Writer = Arc<
+    dyn Fn(Letter) -> Option<Pin<Box<dyn Future<Output = Result<Option<Message>, String>> + Send>>>
+        + Send
+        + Sync,
+>;
+
+/// What the postman needs.
+pub(crate) struct Round {
+    pub(crate) queue: Arc<dyn MailQueue>,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) writer: Writer,
+    pub(crate) max_attempts: u32,
+}
+
 /// Runs the delivery loop of one process.
-#[derive(Default)]
 pub(crate) struct Postman {
+    round: Mutex<Option<Round>>,
     worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    started: AtomicBool,
     stopping: Arc<AtomicBool>,
     wake: Arc<Notify>,
 }
 
 impl Postman {
-    /// Starts the loop on the current runtime, once.
-    pub(crate) fn ensure_started(&self, desk: &Arc<Desk>) {
-        if self.started.swap(true, Ordering::AcqRel) {
+    pub(crate) fn new(round: Round) -> Self {
+        Self {
+            round: Mutex::new(Some(round)),
+            worker: Mutex::new(None),
+            stopping: Arc::new(AtomicBool::new(false)),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Starts the loop on the current runtime, once; nothing without a runtime.
+    pub(crate) fn ensure_started(&self) {
+        if tokio::runtime::Handle::try_current().is_err() {
             return;
         }
+        let Some(round) = self.round.lock().ok().and_then(|mut r| r.take()) else {
+            return;
+        };
         let worker = tokio::spawn(run(
-            Arc::downgrade(desk),
+            round,
             Arc::clone(&self.stopping),
             Arc::clone(&self.wake),
         ));
-        if let Ok(mut slot) = self.worker.try_lock() {
+        if let Ok(mut slot) = self.worker.lock() {
             *slot = Some(worker);
         }
     }
 
     /// A letter was queued here: look now rather than at the next poll.
     pub(crate) fn wake(&self) {
+        self.ensure_started();
         self.wake.notify_one();
     }
 
@@ -61,28 +91,28 @@ impl Postman {
     pub(crate) async fn stop(&self, deadline: Duration) -> bool {
         self.stopping.store(true, Ordering::Release);
         self.wake.notify_one();
-        let Some(worker) = self.worker.lock().await.take() else {
+        let worker = self.worker.lock().ok().and_then(|mut w| w.take());
+        let Some(worker) = worker else {
             return true;
         };
         tokio::time::timeout(deadline, worker).await.is_ok()
     }
 }
 
-async fn run(desk: Weak<Desk>, stopping: Arc<AtomicBool>, wake: Arc<Notify>) {
+async fn run(round: Round, stopping: Arc<AtomicBool>, wake: Arc<Notify>) {
+    let round = Arc::new(round);
     let permits = Arc::new(Semaphore::new(CONCURRENCY));
     let mut in_flight = JoinSet::new();
     loop {
         while in_flight.try_join_next().is_some() {}
-        let Some(strong) = desk.upgrade() else {
-            break;
-        };
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
             break;
         };
-        match strong.mail_queue.claim(LEASE).await {
+        match round.queue.claim(LEASE).await {
             Ok(Some(claimed)) => {
+                let (round, stopping) = (Arc::clone(&round), Arc::clone(&stopping));
                 in_flight.spawn(async move {
-                    deliver(&strong, claimed).await;
+                    deliver(&round, claimed, &stopping).await;
                     drop(permit);
                 });
                 continue;
@@ -92,7 +122,7 @@ async fn run(desk: Weak<Desk>, stopping: Arc<AtomicBool>, wake: Arc<Notify>) {
                 tracing::warn!(target: "guichet", %error, "mail queue unavailable; will retry")
             }
         }
-        drop((permit, strong));
+        drop(permit);
         if stopping.load(Ordering::Acquire) {
             break;
         }
@@ -101,32 +131,37 @@ async fn run(desk: Weak<Desk>, stopping: Arc<AtomicBool>, wake: Arc<Notify>) {
     while in_flight.join_next().await.is_some() {}
 }
 
-async fn deliver(desk: &Desk, claimed: Claimed) {
+async fn deliver(round: &Round, claimed: Claimed, stopping: &AtomicBool) {
     let letter = &claimed.letter;
     let label = format!("{:?} for {}", letter.kind, letter.user_code);
-    let outcome = match credential::render(desk, letter).await {
-        Ok(Some(message)) => desk.mailer.send(&message).await,
-        Ok(None) => Ok(()), // nothing to send any more (the account changed meanwhile)
-        Err(error) => Err(MailError::Transient(error.to_string())),
+    let Some(written) = (round.writer)(letter.clone()) else {
+        // The guichet is gone: stop; the lease hands the letter to another process.
+        stopping.store(true, Ordering::Release);
+        return;
+    };
+    let outcome = match written.await {
+        Ok(Some(message)) => round.mailer.send(&message).await,
+        Ok(None) => Ok(()),
+        Err(error) => Err(MailError::Transient(error)),
     };
     let attempt = claimed.attempts + 1;
     let result = match outcome {
         Ok(()) => {
             tracing::info!(target: "guichet", %label, attempt, "email delivered");
-            desk.mail_queue.complete(&claimed.id).await
+            round.queue.complete(&claimed.id).await
         }
         Err(MailError::Permanent(error)) => {
             tracing::error!(target: "guichet", %label, %error, "email refused for good; dropped");
-            desk.mail_queue.complete(&claimed.id).await
+            round.queue.complete(&claimed.id).await
         }
-        Err(MailError::Transient(error)) if attempt >= desk.config.mail.max_attempts => {
+        Err(MailError::Transient(error)) if attempt >= round.max_attempts => {
             tracing::error!(target: "guichet", %label, attempt, %error, "email delivery failed too many times; dropped");
-            desk.mail_queue.complete(&claimed.id).await
+            round.queue.complete(&claimed.id).await
         }
         Err(MailError::Transient(error)) => {
             let backoff = backoff(attempt);
             tracing::warn!(target: "guichet", %label, attempt, %error, retry_in = ?backoff, "email delivery failed; will retry");
-            desk.mail_queue.retry(&claimed.id, backoff).await
+            round.queue.retry(&claimed.id, backoff).await
         }
     };
     if let Err(error) = result {

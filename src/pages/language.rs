@@ -2,6 +2,7 @@ use http::HeaderMap;
 
 /// The languages of the built-in pages. French first: it is the portal's language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
     /// Français (default).
@@ -13,13 +14,13 @@ pub enum Language {
 
 impl Language {
     /// The preferred supported language from `Accept-Language` (highest `q`, first on ties),
-    /// French when neither French nor English is acceptable or the header is unreadable.
-    pub fn negotiate(headers: &HeaderMap) -> Self {
+    /// `default` when neither French nor English is acceptable or the header is unreadable.
+    pub fn negotiate(headers: &HeaderMap, default: Self) -> Self {
         let Some(value) = headers
             .get(http::header::ACCEPT_LANGUAGE)
             .and_then(|v| v.to_str().ok())
         else {
-            return Self::Fr;
+            return default;
         };
         let mut best: Option<(f32, Self)> = None;
         for range in value.split(',').take(32) {
@@ -38,7 +39,7 @@ impl Language {
                 best = Some((q, language));
             }
         }
-        best.map_or(Self::Fr, |(_, l)| l)
+        best.map_or(default, |(_, l)| l)
     }
 
     /// The BCP 47 tag, for `lang` attributes.
@@ -57,12 +58,19 @@ mod tests {
     fn pick(value: &str) -> Language {
         let mut h = HeaderMap::new();
         h.insert("accept-language", value.parse().unwrap());
-        Language::negotiate(&h)
+        Language::negotiate(&h, Language::Fr)
     }
 
     #[test]
     fn french_unless_english_is_preferred() {
-        assert_eq!(Language::negotiate(&HeaderMap::new()), Language::Fr);
+        assert_eq!(
+            Language::negotiate(&HeaderMap::new(), Language::Fr),
+            Language::Fr
+        );
+        assert_eq!(
+            Language::negotiate(&HeaderMap::new(), Language::En),
+            Language::En
+        );
         assert_eq!(pick("en-CA,en;q=0.9"), Language::En);
         assert_eq!(pick("fr-CA,fr;q=0.9,en;q=0.8"), Language::Fr);
         assert_eq!(pick("de-DE,en;q=0.5"), Language::En);

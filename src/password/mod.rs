@@ -1,13 +1,13 @@
 //! Passwords: argon2id hashing and verification, off the async runtime and bounded.
 //!
-//! * **Off the runtime.** Every hash runs on one of [`PasswordConfig::permits`] dedicated
+//! * **Off the runtime.** Every hash runs on one of [`PasswordConfig::threads`] dedicated
 //!   hashing threads, below normal priority (nice 10): a sign-in flood queues for them instead
 //!   of starving the worker threads that serve every other request, and when both want the
 //!   same core, the runtime wins.
-//! * **Bounded memory.** Each permit reuses one argon2 memory block (19 MiB at OWASP settings)
+//! * **Bounded memory.** Each thread reuses one argon2 memory block (19 MiB at OWASP settings)
 //!   from a pool, through `hash_password_into_with_memory`. Allocating a fresh block per hash
 //!   lets the allocator keep every block it ever handed out, and a flood then costs gigabytes.
-//! * **Bounded queue.** At most `queue_per_permit` sign-ins wait per permit; the next one is told
+//! * **Bounded queue.** At most `queue_per_thread` sign-ins wait per thread; the next one is told
 //!   to come back (`503` + `Retry-After`) at once.
 //! * **Same time.** Unknown user codes and accounts without a password are verified against a
 //!   dummy hash with the current parameters, so they cost exactly what a wrong password costs.
@@ -25,6 +25,7 @@ use subtle::ConstantTimeEq;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::config::PasswordConfig;
+use crate::error::ConfigError;
 
 /// A password as the person typed it, NFKC-normalised and size-checked. Its `Debug` never shows it.
 #[derive(Clone)]
@@ -90,7 +91,7 @@ pub enum Verification {
 /// Hashing could not be done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum HashingError {
-    /// Too many sign-ins are already waiting for a hashing permit.
+    /// Too many sign-ins are already waiting for a hashing thread.
     #[error("too many password checks waiting")]
     Busy,
     /// The hashing threads are gone (could not be started, or shutting down).
@@ -98,7 +99,7 @@ pub enum HashingError {
     Failed,
 }
 
-/// Hashes and verifies passwords. Cheap to clone; clones share permits and memory blocks.
+/// Hashes and verifies passwords. Cheap to clone; clones share threads and memory blocks.
 #[derive(Clone)]
 pub struct Hasher {
     inner: Arc<HasherInner>,
@@ -113,28 +114,29 @@ struct HasherInner {
 }
 
 impl Hasher {
-    /// A hasher with the configured parameters. The configuration must have been validated.
-    pub fn new(config: &PasswordConfig) -> Self {
+    /// A hasher with the configured parameters, its threads started; refuses parameters argon2
+    /// cannot use.
+    pub fn new(config: &PasswordConfig) -> Result<Self, ConfigError> {
         let params = Params::new(
             config.memory_kib,
             config.iterations,
             config.parallelism,
             None,
         )
-        .unwrap_or_default();
-        let permits = config.permits();
+        .map_err(|e| ConfigError::invalid("passwords", e.to_string()))?;
+        let threads = config.threads();
         let mut fake = [0u8; Params::DEFAULT_OUTPUT_LEN];
         OsRng.fill_bytes(&mut fake);
         let dummy = phc_string(&params, &SaltString::generate(&mut OsRng), &fake);
-        Self {
+        Ok(Self {
             inner: Arc::new(HasherInner {
                 params,
-                jobs: start_workers(permits, permits * config.queue_per_permit),
+                jobs: start_workers(threads, threads * config.queue_per_thread),
                 blocks: Mutex::new(Vec::new()),
                 dummy,
                 max_bytes: config.max_bytes,
             }),
-        }
+        })
     }
 
     /// Normalises a typed password under this hasher's size limit.
@@ -226,14 +228,14 @@ impl Hasher {
 /// One hash (or verification) to run on a hashing thread.
 type Job = Box<dyn FnOnce() + Send>;
 
-/// Starts `permits` hashing threads fed by a queue of at most `queue` waiting jobs. They run
+/// Starts `threads` hashing threads fed by a queue of at most `queue` waiting jobs. They run
 /// below normal priority (nice 10 on Linux; lowering needs no privilege), so that on a small
 /// machine the async runtime's workers win the CPU whenever both want it: a sign-in flood
 /// slows sign-ins, not every other request. They stop when the last `Hasher` clone is dropped.
-fn start_workers(permits: usize, queue: usize) -> mpsc::SyncSender<Job> {
+fn start_workers(threads: usize, queue: usize) -> mpsc::SyncSender<Job> {
     let (jobs, waiting) = mpsc::sync_channel::<Job>(queue);
     let waiting = Arc::new(Mutex::new(waiting));
-    for n in 0..permits {
+    for n in 0..threads {
         let waiting = Arc::clone(&waiting);
         let spawned = std::thread::Builder::new()
             .name(format!("guichet-argon2-{n}"))
@@ -282,8 +284,8 @@ impl HasherInner {
         Ok(bool::from(out.as_slice().ct_eq(&target.expected)))
     }
 
-    /// One argon2 computation in a pooled memory block. At most `permits` blocks ever exist,
-    /// because this only runs while a permit is held.
+    /// One argon2 computation in a pooled memory block. At most one block per thread ever exists,
+    /// because this only runs on the hashing threads.
     fn compute(
         &self,
         params: &Params,
@@ -382,11 +384,12 @@ mod tests {
             iterations: 1,
             ..PasswordConfig::default()
         })
+        .unwrap()
     }
 
     #[tokio::test]
     async fn owasp_hashes_are_standard_phc_strings_that_the_argon2_crate_accepts() {
-        let hasher = Hasher::new(&PasswordConfig::default());
+        let hasher = Hasher::new(&PasswordConfig::default()).unwrap();
         let pw = hasher.password("Tr0ub4dor&3").unwrap();
         let phc = hasher.hash(&pw).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
@@ -477,10 +480,11 @@ mod tests {
         let hasher = Hasher::new(&PasswordConfig {
             memory_kib: 8192,
             iterations: 4,
-            hashing_permits: Some(1),
-            queue_per_permit: 1,
+            hashing_threads: Some(1),
+            queue_per_thread: 1,
             ..PasswordConfig::default()
-        });
+        })
+        .unwrap();
         let pw = hasher.password("x").unwrap();
         let results = futures_join(&hasher, &pw, 8).await;
         assert!(results.contains(&Err(HashingError::Busy)), "{results:?}");

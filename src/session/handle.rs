@@ -1,27 +1,27 @@
 use std::sync::Arc;
 
-use http::HeaderMap;
+use http::header::{self, HeaderMap, HeaderValue};
 use tokio::sync::OnceCell;
 use tower_cookies::cookie::SameSite;
-use tower_cookies::{Cookie, Cookies};
+use tower_cookies::Cookie;
 
 use crate::config::CookieConfig;
-use crate::desk::Desk;
+use crate::context::Context;
 use crate::error::StoreError;
 use crate::identity::{Account, Identity};
 use crate::session::{lifecycle, SessionCookie};
 
-/// The request's session, put into the request extensions by the [`SessionLayer`](super::SessionLayer).
+/// The request's session, put into the request extensions by the
+/// [`SessionLayer`](super::SessionLayer). Nothing is read until someone asks who is signed in;
+/// the answer is then worked out once per request, and guards, extractors and handlers share it.
 ///
-/// Resolving it (who is signed in?) is lazy and done at most once per request: guards, the axum
-/// extractor and handlers share the answer.
+/// With axum, take [`Identity`] or `Option<Identity>` in a handler rather than this. With plain
+/// hyper, read it from the request: `request.extensions().get::<Session>()`.
 #[derive(Clone)]
-pub struct Session(Arc<State>);
-
-struct State {
-    desk: Arc<Desk>,
-    cookies: Cookies,
-    cookie: Option<SessionCookie>,
+pub struct Session {
+    ctx: Arc<Context>,
+    /// The request's `Cookie` header, as sent (several are joined).
+    cookies: Option<HeaderValue>,
     state: OnceCell<Result<SessionState, StoreError>>,
 }
 
@@ -38,31 +38,42 @@ pub enum SessionState {
     SignedIn(Identity),
 }
 
+/// What one session cookie in a request says. (It lives on the stack for a moment: boxing the
+/// cookie would cost an allocation on every signed-in request.)
+#[allow(clippy::large_enum_variant)]
+enum Sent {
+    /// No session cookie.
+    Nothing,
+    /// One readable session cookie.
+    Cookie(SessionCookie),
+    /// Something unusable: malformed, or several cookies of our name (one may have been planted
+    /// by a sibling sub-domain, so none is trusted).
+    Unusable,
+}
+
 impl Session {
-    pub(crate) fn new(desk: Arc<Desk>, cookies: Cookies, headers: &HeaderMap) -> Self {
-        let name = desk.config.cookies.name();
-        let values = session_cookie_values(headers, name);
-        let cookie = match values.as_slice() {
-            [] => None,
-            [value] => SessionCookie::parse(value),
-            // Several cookies of our name: one may have been planted (e.g. by a sibling
-            // sub-domain). Trust none of them.
-            _ => None,
+    pub(crate) fn new(ctx: Arc<Context>, headers: &HeaderMap) -> Self {
+        let mut all = headers.get_all(header::COOKIE).iter();
+        let cookies = match (all.next(), all.next()) {
+            (None, _) => None,
+            (Some(one), None) => Some(one.clone()),
+            (Some(_), Some(_)) => {
+                let joined: Vec<&[u8]> = headers
+                    .get_all(header::COOKIE)
+                    .iter()
+                    .map(HeaderValue::as_bytes)
+                    .collect();
+                HeaderValue::from_bytes(&joined.join(&b"; "[..])).ok()
+            }
         };
-        let unusable = cookie.is_none() && !values.is_empty();
-        let session = Self(Arc::new(State {
-            desk,
+        Self {
+            ctx,
             cookies,
-            cookie,
             state: OnceCell::new(),
-        }));
-        if unusable {
-            session.clear_cookie();
         }
-        session
     }
 
-    /// Who is signed in: `Ok(None)` for anonymous (or dead) sessions and for restricted ones
+    /// Who is signed in: `Ok(None)` for anonymous (or ended) sessions and for restricted ones
     /// (opened with a temporary password, see [`state`](Self::state)); `Err` when a store
     /// could not answer (fail closed: treat it as "cannot tell", never as signed in).
     pub async fn identity(&self) -> Result<Option<Identity>, StoreError> {
@@ -72,73 +83,103 @@ impl Session {
         })
     }
 
-    /// Everything the session says, restricted sessions included. Resolved once per request;
-    /// guards, extractors and handlers share the answer.
+    /// Everything the session says, restricted sessions included.
     pub async fn state(&self) -> Result<SessionState, StoreError> {
-        self.0
-            .state
+        if let Some(known) = self.state_now() {
+            return known;
+        }
+        self.state
             .get_or_init(|| async {
-                let Some(cookie) = &self.0.cookie else {
-                    return Ok(SessionState::Anonymous);
-                };
-                let resolved = lifecycle::resolve(&self.0.desk, cookie).await;
-                if matches!(resolved, Ok(SessionState::Anonymous)) {
-                    self.clear_cookie();
+                match self.sent() {
+                    Sent::Cookie(cookie) => lifecycle::resolve(&self.ctx, &cookie).await,
+                    Sent::Nothing | Sent::Unusable => Ok(SessionState::Anonymous),
                 }
-                resolved
             })
             .await
             .clone()
     }
 
-    pub(crate) fn desk(&self) -> &Arc<Desk> {
-        &self.0.desk
+    /// The answer if it is known without waiting: already worked out, no session cookie, or
+    /// stores that answer from process memory. `None`: ask [`state`](Self::state).
+    pub(crate) fn state_now(&self) -> Option<Result<SessionState, StoreError>> {
+        if let Some(known) = self.state.get() {
+            return Some(known.clone());
+        }
+        let now = match self.sent() {
+            Sent::Cookie(cookie) => lifecycle::resolve_now(&self.ctx, &cookie)?,
+            Sent::Nothing | Sent::Unusable => Ok(SessionState::Anonymous),
+        };
+        let _ = self.state.set(now.clone());
+        Some(now)
+    }
+
+    /// The request carried a session cookie (usable or not): when it leads nowhere, the answer
+    /// should tell the browser to forget it.
+    pub(crate) fn carried_cookie(&self) -> bool {
+        !matches!(self.sent(), Sent::Nothing)
+    }
+
+    pub(crate) fn ctx(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
+    fn sent(&self) -> Sent {
+        let Some(cookies) = self.cookies.as_ref().and_then(|v| v.to_str().ok()) else {
+            return Sent::Nothing;
+        };
+        let name = self.ctx.config.cookies.name();
+        let mut values = cookies.split(';').filter_map(|pair| {
+            let (n, v) = pair.split_once('=')?;
+            (n.trim() == name).then(|| v.trim().trim_matches('"'))
+        });
+        match (values.next(), values.next()) {
+            (None, _) => Sent::Nothing,
+            (Some(value), None) => SessionCookie::parse(value).map_or(Sent::Unusable, Sent::Cookie),
+            (Some(_), Some(_)) => Sent::Unusable,
+        }
     }
 
     /// Signs `account` in: the session this request came with (if any) is destroyed and a new
-    /// one, with a new id, is opened. This rotation is what defeats session fixation.
+    /// one, with a new id, is opened; returns the `Set-Cookie` value to send. This rotation is
+    /// what defeats session fixation. `restricted` names the temporary password of a
+    /// restricted session.
     pub(crate) async fn rotate(
         &self,
         account: &Account,
         epoch: u64,
         restricted: Option<Arc<str>>,
-    ) -> Result<(), StoreError> {
-        if let Some(old) = &self.0.cookie {
-            lifecycle::close(&self.0.desk, &old.id).await?;
+    ) -> Result<HeaderValue, StoreError> {
+        if let Sent::Cookie(old) = self.sent() {
+            lifecycle::close(&self.ctx, &old.id).await?;
         }
-        let id = lifecycle::open(&self.0.desk, account, epoch, restricted).await?;
-        let value = SessionCookie {
-            id,
-            user_code: account.code.clone(),
-        };
-        self.0
-            .cookies
-            .add(cookie(&self.0.desk.config.cookies, value.to_value()));
-        Ok(())
+        let id = lifecycle::open(&self.ctx, account, epoch, restricted).await?;
+        let value = SessionCookie::new(id, &account.code).to_value();
+        Ok(set_cookie(&self.ctx.config.cookies, value))
     }
 
-    /// Signs out: destroys the session server-side, then clears the cookie. If the store
-    /// cannot destroy it, the cookie is kept so that signing out can be tried again (a browser
-    /// that forgot a session still alive on the server would give a false sense of safety).
-    pub(crate) async fn end(&self) -> Result<(), StoreError> {
-        if let Some(old) = &self.0.cookie {
-            lifecycle::close(&self.0.desk, &old.id).await?;
+    /// Signs out: destroys the session server-side and returns the `Set-Cookie` that clears
+    /// it. If the store cannot destroy it, the error comes back and the cookie is kept, so that
+    /// signing out can be tried again (a browser that forgot a session still alive on the
+    /// server would give a false sense of safety).
+    pub(crate) async fn end(&self) -> Result<HeaderValue, StoreError> {
+        if let Sent::Cookie(old) = self.sent() {
+            lifecycle::close(&self.ctx, &old.id).await?;
         }
-        self.clear_cookie();
-        Ok(())
+        Ok(self.removal())
     }
 
-    fn clear_cookie(&self) {
-        let mut removal = cookie(&self.0.desk.config.cookies, String::new());
+    /// The `Set-Cookie` that tells the browser to forget the session cookie.
+    pub(crate) fn removal(&self) -> HeaderValue {
+        let mut removal = cookie(&self.ctx.config.cookies, String::new());
         removal.make_removal();
-        self.0.cookies.add(removal);
+        header_value(&removal)
     }
 }
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
-            .field("has_cookie", &self.0.cookie.is_some())
+            .field("has_cookie", &self.cookies.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -153,36 +194,12 @@ fn cookie(config: &CookieConfig, value: String) -> Cookie<'static> {
         .build()
 }
 
-/// Every value sent for cookie `name`, across all `Cookie` headers. Header values that are not
-/// visible ASCII are skipped.
-fn session_cookie_values<'h>(headers: &'h HeaderMap, name: &str) -> Vec<&'h str> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| {
-            let (n, v) = pair.split_once('=')?;
-            (n.trim() == name).then(|| v.trim().trim_matches('"'))
-        })
-        .collect()
+fn set_cookie(config: &CookieConfig, value: String) -> HeaderValue {
+    header_value(&cookie(config, value))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cookie_values_are_found_across_headers_and_repeats_are_all_reported() {
-        let mut h = HeaderMap::new();
-        h.append("cookie", "a=1; guichet=abc".parse().unwrap());
-        h.append(
-            "cookie",
-            "guichet=def; guichet_lang=fr; theme=guichet-dark"
-                .parse()
-                .unwrap(),
-        );
-        assert_eq!(session_cookie_values(&h, "guichet"), ["abc", "def"]);
-        assert!(session_cookie_values(&h, "__Host-guichet").is_empty());
-    }
+fn header_value(cookie: &Cookie<'static>) -> HeaderValue {
+    // The value is base64url and the attributes are fixed words: always a valid header.
+    HeaderValue::from_str(&cookie.encoded().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
 }

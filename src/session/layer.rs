@@ -1,17 +1,18 @@
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{self, Poll};
 
 use http::Request;
-use tower_cookies::{CookieManager, Cookies};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::desk::Desk;
+use crate::context::Context;
 use crate::session::Session;
 
-/// Puts a lazy [`Session`] into every request's extensions (and manages the cookie). It never
-/// refuses a request and never touches a store by itself: guards, the extractor and the flows
-/// decide. Put it outermost, around the guarded routes *and* the flows.
+/// Puts a lazy [`Session`] into every request's extensions. It never refuses a request, never
+/// touches a store, and does nothing to the response: guards, extractors and the flows decide,
+/// and the flows set the session cookie on their own answers. A route that never asks who is
+/// signed in pays one small allocation. Put it outermost, around the guarded routes *and* the
+/// flows (and around tracing or CORS layers, which then see guichet's answers too).
 ///
 /// ```
 /// # fn demo(guichet: guichet::Guichet) {
@@ -26,23 +27,23 @@ use crate::session::Session;
 /// ```
 #[derive(Clone)]
 pub struct SessionLayer {
-    desk: Arc<Desk>,
+    ctx: Arc<Context>,
 }
 
 impl SessionLayer {
-    pub(crate) fn new(desk: Arc<Desk>) -> Self {
-        Self { desk }
+    pub(crate) fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx }
     }
 }
 
 impl<S> Layer<S> for SessionLayer {
-    type Service = CookieManager<SessionService<S>>;
+    type Service = SessionService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        CookieManager::new(SessionService {
+        SessionService {
             inner,
-            desk: Arc::clone(&self.desk),
-        })
+            ctx: Arc::clone(&self.ctx),
+        }
     }
 }
 
@@ -52,11 +53,28 @@ impl std::fmt::Debug for SessionLayer {
     }
 }
 
-/// The service made by [`SessionLayer`] (inside tower-cookies' `CookieManager`).
+/// The service made by [`SessionLayer`].
 #[derive(Clone)]
 pub struct SessionService<S> {
     inner: S,
-    desk: Arc<Desk>,
+    ctx: Arc<Context>,
+}
+
+impl<S> SessionService<S> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
 impl<S, B> Service<Request<B>> for SessionService<S>
@@ -68,17 +86,12 @@ where
     type Future = S::Future;
 
     #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+    fn poll_ready(&mut self, cx: &mut task::Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let cookies = request
-            .extensions()
-            .get::<Cookies>()
-            .cloned()
-            .unwrap_or_default();
-        let session = Session::new(Arc::clone(&self.desk), cookies, request.headers());
+        let session = Session::new(Arc::clone(&self.ctx), request.headers());
         request.extensions_mut().insert(session);
         self.inner.call(request)
     }

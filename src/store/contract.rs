@@ -10,11 +10,11 @@
 //! ```
 //! // tests/my_store.rs, with guichet's `test-util` feature in [dev-dependencies];
 //! // here the memory stores stand in for yours.
-//! use guichet::store::memory::{MemoryCredentialStore, MemorySessionStore};
+//! use guichet::store::memory::MemoryStore;
 //!
-//! guichet::store_contract!(sessions, MemorySessionStore::new());
+//! guichet::store_contract!(sessions, MemoryStore::new());
 //! mod credentials {
-//!     guichet::store_contract!(credentials, guichet::store::memory::MemoryCredentialStore::new());
+//!     guichet::store_contract!(credentials, guichet::store::memory::MemoryStore::new());
 //! }
 //! # fn main() {}
 //! ```
@@ -124,7 +124,7 @@ fn some_state(epoch: u64) -> Credentials {
 
 /// Nothing stored: the default state, version 0.
 pub async fn an_unknown_account_has_the_default_state_at_version_zero(store: impl CredentialStore) {
-    let loaded = store.load(&code("NOBODY-1")).await.unwrap();
+    let loaded = store.credentials(&code("NOBODY-1")).await.unwrap();
     assert_eq!(
         loaded,
         Versioned {
@@ -138,27 +138,39 @@ pub async fn an_unknown_account_has_the_default_state_at_version_zero(store: imp
 pub async fn a_saved_state_loads_back_with_a_new_version(store: impl CredentialStore) {
     let who = code("ACME-001");
     let state = some_state(2);
-    assert!(store.save(&who, 0, &state).await.unwrap());
-    let loaded = store.load(&who).await.unwrap();
+    assert!(store.save_credentials(&who, 0, &state).await.unwrap());
+    let loaded = store.credentials(&who).await.unwrap();
     assert_eq!(loaded.value, state);
     assert!(loaded.version > 0);
     let next = some_state(5);
-    assert!(store.save(&who, loaded.version, &next).await.unwrap());
-    let again = store.load(&who).await.unwrap();
+    assert!(store
+        .save_credentials(&who, loaded.version, &next)
+        .await
+        .unwrap());
+    let again = store.credentials(&who).await.unwrap();
     assert_eq!(again.value, next);
     assert_ne!(again.version, loaded.version);
-    assert_eq!(store.load(&code("ACME-002")).await.unwrap().version, 0);
+    assert_eq!(
+        store.credentials(&code("ACME-002")).await.unwrap().version,
+        0
+    );
 }
 
 /// A writer that read an older version cannot overwrite a newer state.
 pub async fn a_save_from_a_stale_version_is_refused(store: impl CredentialStore) {
     let who = code("ACME-001");
-    assert!(store.save(&who, 0, &some_state(1)).await.unwrap());
-    assert!(!store.save(&who, 0, &some_state(9)).await.unwrap());
-    let loaded = store.load(&who).await.unwrap();
+    assert!(store
+        .save_credentials(&who, 0, &some_state(1))
+        .await
+        .unwrap());
+    assert!(!store
+        .save_credentials(&who, 0, &some_state(9))
+        .await
+        .unwrap());
+    let loaded = store.credentials(&who).await.unwrap();
     assert_eq!(loaded.value, some_state(1));
     assert!(!store
-        .save(&who, loaded.version + 1, &some_state(9))
+        .save_credentials(&who, loaded.version + 1, &some_state(9))
         .await
         .unwrap());
 }
@@ -168,13 +180,13 @@ pub async fn of_concurrent_saves_from_one_version_exactly_one_succeeds(
     store: impl CredentialStore,
 ) {
     let who = code("ACME-003");
-    let version = store.load(&who).await.unwrap().version;
+    let version = store.credentials(&who).await.unwrap().version;
     let (a, b, c, d) = (some_state(1), some_state(2), some_state(3), some_state(4));
     let saved = tokio::join!(
-        store.save(&who, version, &a),
-        store.save(&who, version, &b),
-        store.save(&who, version, &c),
-        store.save(&who, version, &d),
+        store.save_credentials(&who, version, &a),
+        store.save_credentials(&who, version, &b),
+        store.save_credentials(&who, version, &c),
+        store.save_credentials(&who, version, &d),
     );
     let wins = [saved.0, saved.1, saved.2, saved.3]
         .into_iter()

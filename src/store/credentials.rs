@@ -286,11 +286,11 @@ pub(crate) async fn update<T>(
 ) -> Result<T, StoreError> {
     const ATTEMPTS: usize = 16;
     for _ in 0..ATTEMPTS {
-        let Versioned { mut value, version } = store.load(code).await?;
+        let Versioned { mut value, version } = store.credentials(code).await?;
         match change(&mut value) {
             Change::Keep(answer) => return Ok(answer),
             Change::Save(answer) => {
-                if store.save(code, version, &value).await? {
+                if store.save_credentials(code, version, &value).await? {
                     return Ok(answer);
                 }
             }

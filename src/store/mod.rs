@@ -68,6 +68,14 @@ pub trait Directory: Send + Sync + 'static {
     /// [`Email::normalised`] form is the same (case and `+tag` ignored). Shared-inbox detection
     /// counts them.
     async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError>;
+
+    /// The account, if the directory can tell without waiting (it keeps accounts in process
+    /// memory, or in a cache): then a signed-in request costs no allocation and no task
+    /// switch. `None` (the default) means "ask [`account`](Self::account)".
+    fn account_now(&self, code: &UserCode) -> Option<Result<Option<Arc<Account>>, StoreError>> {
+        let _ = code;
+        None
+    }
 }
 
 /// Sessions, keyed by the hash of their id.
@@ -84,6 +92,13 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// The session, unless absent or past its `ttl`.
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError>;
+
+    /// [`load`](Self::load), if the store can answer without waiting (from process memory or a
+    /// cache); `None` (the default) means "ask `load`".
+    fn load_now(&self, key: &SessionKey) -> Option<Result<Option<SessionRecord>, StoreError>> {
+        let _ = key;
+        None
+    }
 
     /// Records a use: stores `record` (the loaded one with a new `last_seen`) and extends the
     /// expiry to `ttl` from now, in one write. Does nothing if the session is gone (a touch
@@ -109,12 +124,22 @@ pub trait SessionStore: Send + Sync + 'static {
 pub trait CredentialStore: Send + Sync + 'static {
     /// The account's state and its version; the default state with version 0 if nothing was
     /// ever stored.
-    async fn load(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError>;
+    async fn credentials(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError>;
+
+    /// [`credentials`](Self::credentials), if the store can answer without waiting; `None`
+    /// (the default) means "ask `credentials`".
+    fn credentials_now(
+        &self,
+        code: &UserCode,
+    ) -> Option<Result<Versioned<Credentials>, StoreError>> {
+        let _ = code;
+        None
+    }
 
     /// Stores `state` if the account's version is still `version` (0: nothing stored yet) and
     /// moves the version on; says whether it did. Of two writers that read the same version,
     /// exactly one succeeds.
-    async fn save(
+    async fn save_credentials(
         &self,
         code: &UserCode,
         version: u64,
@@ -185,16 +210,45 @@ pub trait ThrottleStore: Send + Sync + 'static {
     async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError>;
 }
 
+/// Every kind of run-time state guichet keeps, in one place: what
+/// [`GuichetBuilder::store`](crate::GuichetBuilder::store) takes. [`MemoryStore`](memory::MemoryStore)
+/// (one process, forgets at exit) and the Redis and SQL stores implement it; a store of your
+/// own implements the five traits and then `impl Store for MyStore {}`.
+#[async_trait]
+pub trait Store:
+    SessionStore + CredentialStore + ThrottleStore + RateLimitStore + MailQueue
+{
+    /// A session and the credential state of the account it claims: what every signed-in
+    /// request needs. The default asks both at once; a store that can answer both in one
+    /// round trip (one query, one pipeline) does so.
+    async fn session_and_credentials(
+        &self,
+        key: &SessionKey,
+        code: &UserCode,
+    ) -> Result<(Option<SessionRecord>, Versioned<Credentials>), StoreError> {
+        let (session, credentials) = tokio::join!(self.load(key), self.credentials(code));
+        Ok((session?, credentials?))
+    }
+}
+
 /// A shared store is a store, so one can serve several [`Guichet`](crate::Guichet)s (or be
 /// kept by the application to look at it).
 macro_rules! shared {
-    ($($trait:ident { $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $out:ty;)* })*) => {
+    ($($trait:ident {
+        $(async fn $method:ident(&self $(, $arg:ident: $ty:ty)*) -> $out:ty;)*
+        $(fn $now:ident(&self $(, $now_arg:ident: $now_ty:ty)*) -> $now_out:ty;)*
+    })*) => {
         $(
             #[async_trait]
             impl<T: $trait + ?Sized> $trait for Arc<T> {
                 $(
                     async fn $method(&self $(, $arg: $ty)*) -> $out {
                         (**self).$method($($arg),*).await
+                    }
+                )*
+                $(
+                    fn $now(&self $(, $now_arg: $now_ty)*) -> $now_out {
+                        (**self).$now($($now_arg),*)
                     }
                 )*
             }
@@ -206,16 +260,19 @@ shared! {
     Directory {
         async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError>;
         async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError>;
+        fn account_now(&self, code: &UserCode) -> Option<Result<Option<Arc<Account>>, StoreError>>;
     }
     SessionStore {
         async fn create(&self, key: &SessionKey, record: &SessionRecord, ttl: Duration) -> Result<bool, StoreError>;
         async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError>;
         async fn touch(&self, key: &SessionKey, record: &SessionRecord, ttl: Duration) -> Result<(), StoreError>;
         async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError>;
+        fn load_now(&self, key: &SessionKey) -> Option<Result<Option<SessionRecord>, StoreError>>;
     }
     CredentialStore {
-        async fn load(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError>;
-        async fn save(&self, code: &UserCode, version: u64, state: &Credentials) -> Result<bool, StoreError>;
+        async fn credentials(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError>;
+        async fn save_credentials(&self, code: &UserCode, version: u64, state: &Credentials) -> Result<bool, StoreError>;
+        fn credentials_now(&self, code: &UserCode) -> Option<Result<Versioned<Credentials>, StoreError>>;
     }
     ThrottleStore {
         async fn reserve(&self, limit: Limit, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError>;
@@ -230,5 +287,16 @@ shared! {
         async fn complete(&self, id: &str) -> Result<(), StoreError>;
         async fn retry(&self, id: &str, after: Duration) -> Result<(), StoreError>;
         async fn waiting(&self) -> Result<usize, StoreError>;
+    }
+}
+
+#[async_trait]
+impl<T: Store + ?Sized> Store for Arc<T> {
+    async fn session_and_credentials(
+        &self,
+        key: &SessionKey,
+        code: &UserCode,
+    ) -> Result<(Option<SessionRecord>, Versioned<Credentials>), StoreError> {
+        (**self).session_and_credentials(key, code).await
     }
 }

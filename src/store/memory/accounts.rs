@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 
 use crate::error::{ConfigError, StoreError};
-use crate::identity::{Account, AccountStatus, CasePolicy, Client, Email, Service, UserCode};
+use crate::identity::{Account, AccountStatus, CasePolicy, Client, Email, ServiceName, UserCode};
 use crate::store::Directory;
 
 /// The embedded [`Directory`]: accounts and clients from the portal's TOML file (format in
@@ -35,7 +35,7 @@ struct ClientEntry {
     name: String,
     contact: String,
     #[serde(default)]
-    services: Vec<Service>,
+    services: Vec<ServiceName>,
 }
 
 #[derive(Deserialize)]
@@ -46,7 +46,7 @@ struct AccountEntry {
     email: Option<String>,
     client: String,
     #[serde(default)]
-    services: Vec<Service>,
+    services: Vec<ServiceName>,
     password_hash: Option<String>,
     #[serde(default)]
     shared_inbox: bool,
@@ -169,6 +169,10 @@ impl AccountsFile {
 impl Directory for AccountsFile {
     async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError> {
         Ok(self.accounts.get(code).cloned())
+    }
+
+    fn account_now(&self, code: &UserCode) -> Option<Result<Option<Arc<Account>>, StoreError>> {
+        Some(Ok(self.accounts.get(code).cloned()))
     }
 
     async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError> {

@@ -3,47 +3,50 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use super::MemoryStore;
 use crate::error::StoreError;
 use crate::identity::UserCode;
 use crate::store::{CredentialStore, Credentials, Versioned};
 
-/// Credential state in process memory: lost at exit, so a chosen password would revert to the
-/// directory's after a restart. For tests and throw-away demos; production keeps it in SQL or
-/// Redis.
+/// Credential state per account.
 #[derive(Debug, Default)]
-pub struct MemoryCredentialStore {
-    accounts: Mutex<HashMap<UserCode, Versioned<Credentials>>>,
-}
+pub(super) struct Accounts(Mutex<HashMap<UserCode, Versioned<Credentials>>>);
 
-impl MemoryCredentialStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
+impl Accounts {
+    fn get(&self, code: &UserCode) -> Versioned<Credentials> {
+        self.lock().get(code).cloned().unwrap_or(Versioned {
+            value: Credentials::default(),
+            version: 0,
+        })
     }
 
-    fn accounts(&self) -> std::sync::MutexGuard<'_, HashMap<UserCode, Versioned<Credentials>>> {
-        self.accounts
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<UserCode, Versioned<Credentials>>> {
+        self.0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 #[async_trait]
-impl CredentialStore for MemoryCredentialStore {
-    async fn load(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError> {
-        Ok(self.accounts().get(code).cloned().unwrap_or(Versioned {
-            value: Credentials::default(),
-            version: 0,
-        }))
+impl CredentialStore for MemoryStore {
+    async fn credentials(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError> {
+        Ok(self.credentials.get(code))
     }
 
-    async fn save(
+    fn credentials_now(
+        &self,
+        code: &UserCode,
+    ) -> Option<Result<Versioned<Credentials>, StoreError>> {
+        Some(Ok(self.credentials.get(code)))
+    }
+
+    async fn save_credentials(
         &self,
         code: &UserCode,
         version: u64,
         state: &Credentials,
     ) -> Result<bool, StoreError> {
-        let mut accounts = self.accounts();
+        let mut accounts = self.credentials.lock();
         let current = accounts.get(code).map_or(0, |stored| stored.version);
         if current != version {
             return Ok(false);

@@ -4,14 +4,14 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use super::MemoryStore;
 use crate::error::StoreError;
 use crate::mail::Letter;
 use crate::store::{Claimed, MailQueue};
 
 /// Letters in process memory, ordered by due time. Bounded by the capacity given to `push`.
-/// A crash loses them; share a durable queue between processes for more.
 #[derive(Debug)]
-pub struct MemoryMailQueue {
+pub(super) struct Letters {
     origin: Instant,
     state: Mutex<State>,
 }
@@ -31,7 +31,7 @@ struct Waiting {
     due: Duration,
 }
 
-impl Default for MemoryMailQueue {
+impl Default for Letters {
     fn default() -> Self {
         Self {
             origin: Instant::now(),
@@ -40,12 +40,7 @@ impl Default for MemoryMailQueue {
     }
 }
 
-impl MemoryMailQueue {
-    /// An empty queue.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
+impl Letters {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state
             .lock()
@@ -69,10 +64,10 @@ fn parse(id: &str) -> Result<u64, StoreError> {
 }
 
 #[async_trait]
-impl MailQueue for MemoryMailQueue {
+impl MailQueue for MemoryStore {
     async fn push(&self, letter: &Letter, capacity: usize) -> Result<bool, StoreError> {
-        let now = self.origin.elapsed();
-        let mut state = self.state();
+        let now = self.mail.origin.elapsed();
+        let mut state = self.mail.state();
         if state.letters.len() >= capacity {
             return Ok(false);
         }
@@ -91,8 +86,8 @@ impl MailQueue for MemoryMailQueue {
     }
 
     async fn claim(&self, lease: Duration) -> Result<Option<Claimed>, StoreError> {
-        let now = self.origin.elapsed();
-        let mut state = self.state();
+        let now = self.mail.origin.elapsed();
+        let mut state = self.mail.state();
         let Some(&(due, id)) = state.due.first() else {
             return Ok(None);
         };
@@ -109,7 +104,7 @@ impl MailQueue for MemoryMailQueue {
 
     async fn complete(&self, id: &str) -> Result<(), StoreError> {
         let id = parse(id)?;
-        let mut state = self.state();
+        let mut state = self.mail.state();
         if let Some(waiting) = state.letters.remove(&id) {
             state.due.remove(&(waiting.due, id));
         }
@@ -118,8 +113,8 @@ impl MailQueue for MemoryMailQueue {
 
     async fn retry(&self, id: &str, after: Duration) -> Result<(), StoreError> {
         let id = parse(id)?;
-        let due = self.origin.elapsed() + after;
-        let mut state = self.state();
+        let due = self.mail.origin.elapsed() + after;
+        let mut state = self.mail.state();
         if let Some(waiting) = state.letters.get_mut(&id) {
             waiting.attempts += 1;
         }
@@ -128,6 +123,6 @@ impl MailQueue for MemoryMailQueue {
     }
 
     async fn waiting(&self) -> Result<usize, StoreError> {
-        Ok(self.state().letters.len())
+        Ok(self.mail.state().letters.len())
     }
 }

@@ -12,8 +12,30 @@ mod sessions;
 mod throttle;
 
 pub use accounts::AccountsFile;
-pub use credentials::MemoryCredentialStore;
-pub use mail_queue::MemoryMailQueue;
-pub use rate_limits::MemoryRateLimits;
-pub use sessions::MemorySessionStore;
-pub use throttle::MemoryThrottleStore;
+
+use crate::store::Store;
+
+/// Every run-time state in process memory: sessions, credential state, throttles, rate limits
+/// and the mail queue. Cheap to share behind an `Arc`.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    sessions: sessions::Sessions,
+    credentials: credentials::Accounts,
+    throttle: throttle::Throttles,
+    limits: rate_limits::Limiters,
+    mail: mail_queue::Letters,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Live sessions (expired ones not yet swept are not counted).
+    pub fn live_sessions(&self) -> usize {
+        self.sessions.live()
+    }
+}
+
+impl Store for MemoryStore {}

@@ -4,25 +4,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::MemoryStore;
 use crate::error::StoreError;
 use crate::limit::{KeyedLimiter, Limit, Rate};
 use crate::store::RateLimitStore;
 
 /// Rate limits in process, one governor keyed limiter per limit (and rate).
 #[derive(Debug, Default)]
-pub struct MemoryRateLimits {
-    limiters: Mutex<HashMap<(Limit, Rate), KeyedLimiter<String>>>,
-}
-
-impl MemoryRateLimits {
-    /// No limit spent yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
+pub(super) struct Limiters(Mutex<HashMap<(Limit, Rate), KeyedLimiter<String>>>);
 
 #[async_trait]
-impl RateLimitStore for MemoryRateLimits {
+impl RateLimitStore for MemoryStore {
     async fn check(
         &self,
         limit: Limit,
@@ -30,7 +22,8 @@ impl RateLimitStore for MemoryRateLimits {
         rate: Rate,
     ) -> Result<Option<Duration>, StoreError> {
         let limiter = self
-            .limiters
+            .limits
+            .0
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .entry((limit, rate))

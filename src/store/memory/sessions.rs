@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use super::MemoryStore;
 use crate::error::StoreError;
 use crate::session::{unix_now, SessionKey, SessionRecord};
 use crate::store::SessionStore;
@@ -12,7 +13,7 @@ use crate::store::SessionStore;
 /// Sessions in a hash map, swept of expired entries at most once a minute (on a write), so
 /// memory follows the number of live sessions, not of sessions ever opened.
 #[derive(Debug, Default)]
-pub struct MemorySessionStore {
+pub(super) struct Sessions {
     sessions: RwLock<HashMap<SessionKey, Entry>>,
     last_sweep: AtomicU64,
 }
@@ -23,21 +24,19 @@ struct Entry {
     expires_at: u64,
 }
 
-impl MemorySessionStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
+impl Sessions {
+    fn load(&self, key: &SessionKey) -> Option<SessionRecord> {
+        let now = unix_now();
+        self.read()
+            .get(key)
+            .filter(|e| e.expires_at > now)
+            .map(|e| e.record.clone())
     }
 
     /// Live sessions (expired ones not yet swept are not counted).
-    pub fn len(&self) -> usize {
+    pub(super) fn live(&self) -> usize {
         let now = unix_now();
         self.read().values().filter(|e| e.expires_at > now).count()
-    }
-
-    /// No live session.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<SessionKey, Entry>> {
@@ -69,7 +68,7 @@ fn expiry(now: u64, ttl: Duration) -> u64 {
 }
 
 #[async_trait]
-impl SessionStore for MemorySessionStore {
+impl SessionStore for MemoryStore {
     async fn create(
         &self,
         key: &SessionKey,
@@ -77,8 +76,8 @@ impl SessionStore for MemorySessionStore {
         ttl: Duration,
     ) -> Result<bool, StoreError> {
         let now = unix_now();
-        let mut sessions = self.write();
-        self.sweep_if_due(&mut sessions, now);
+        let mut sessions = self.sessions.write();
+        self.sessions.sweep_if_due(&mut sessions, now);
         if sessions.get(key).is_some_and(|e| e.expires_at > now) {
             return Ok(false);
         }
@@ -93,12 +92,11 @@ impl SessionStore for MemorySessionStore {
     }
 
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-        let now = unix_now();
-        Ok(self
-            .read()
-            .get(key)
-            .filter(|e| e.expires_at > now)
-            .map(|e| e.record.clone()))
+        Ok(self.sessions.load(key))
+    }
+
+    fn load_now(&self, key: &SessionKey) -> Option<Result<Option<SessionRecord>, StoreError>> {
+        Some(Ok(self.sessions.load(key)))
     }
 
     async fn touch(
@@ -108,7 +106,12 @@ impl SessionStore for MemorySessionStore {
         ttl: Duration,
     ) -> Result<(), StoreError> {
         let now = unix_now();
-        if let Some(entry) = self.write().get_mut(key).filter(|e| e.expires_at > now) {
+        if let Some(entry) = self
+            .sessions
+            .write()
+            .get_mut(key)
+            .filter(|e| e.expires_at > now)
+        {
             entry.record = record.clone();
             entry.expires_at = expiry(now, ttl);
         }
@@ -116,7 +119,7 @@ impl SessionStore for MemorySessionStore {
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError> {
-        self.write().remove(key);
+        self.sessions.write().remove(key);
         Ok(())
     }
 }

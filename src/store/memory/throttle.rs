@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use super::MemoryStore;
 use crate::error::StoreError;
 use crate::limit::{gcra, Limit, Rate};
 use crate::store::ThrottleStore;
@@ -12,7 +13,7 @@ use crate::store::ThrottleStore;
 /// an absent key, so it is dropped on the next sweep (every 1024 reservations): memory is
 /// bounded by the keys used recently.
 #[derive(Debug)]
-pub struct MemoryThrottleStore {
+pub(super) struct Throttles {
     origin: Instant,
     state: Mutex<State>,
 }
@@ -23,7 +24,7 @@ struct State {
     reservations: u32,
 }
 
-impl Default for MemoryThrottleStore {
+impl Default for Throttles {
     fn default() -> Self {
         Self {
             origin: Instant::now(),
@@ -32,12 +33,7 @@ impl Default for MemoryThrottleStore {
     }
 }
 
-impl MemoryThrottleStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
+impl Throttles {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state
             .lock()
@@ -46,15 +42,15 @@ impl MemoryThrottleStore {
 }
 
 #[async_trait]
-impl ThrottleStore for MemoryThrottleStore {
+impl ThrottleStore for MemoryStore {
     async fn reserve(
         &self,
         limit: Limit,
         key: &str,
         rate: Rate,
     ) -> Result<Option<Duration>, StoreError> {
-        let now = self.origin.elapsed();
-        let mut state = self.state();
+        let now = self.throttle.origin.elapsed();
+        let mut state = self.throttle.state();
         state.reservations = state.reservations.wrapping_add(1);
         if state.reservations % 1024 == 0 {
             state.tats.retain(|_, tat| *tat > now);
@@ -69,7 +65,7 @@ impl ThrottleStore for MemoryThrottleStore {
     }
 
     async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError> {
-        self.state().tats.remove(&(limit, Box::from(key)));
+        self.throttle.state().tats.remove(&(limit, Box::from(key)));
         Ok(())
     }
 }

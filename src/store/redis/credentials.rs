@@ -8,14 +8,33 @@ use crate::store::{CredentialStore, Credentials, Versioned};
 
 impl RedisStore {
     /// `P:c:<code>`: a hash with the state (`s`, JSON) and its version (`v`).
-    fn credentials_key(&self, code: &UserCode) -> String {
+    pub(super) fn credentials_key(&self, code: &UserCode) -> String {
         self.key("c", code.as_str())
     }
 }
 
+/// A stored state and its version; nothing stored is the default state at version 0. An
+/// unreadable state is an error (failing closed), never a silent reset.
+pub(super) fn decode(
+    code: &UserCode,
+    version: Option<u64>,
+    state: Option<Vec<u8>>,
+) -> Result<Versioned<Credentials>, StoreError> {
+    let value = match state {
+        None => Credentials::default(),
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            StoreError::new(format!("redis: unreadable credential state of {code}: {e}"))
+        })?,
+    };
+    Ok(Versioned {
+        value,
+        version: version.unwrap_or(0),
+    })
+}
+
 #[async_trait]
 impl CredentialStore for RedisStore {
-    async fn load(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError> {
+    async fn credentials(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError> {
         let (version, state): (Option<u64>, Option<Vec<u8>>) = redis::cmd("HMGET")
             .arg(self.credentials_key(code))
             .arg("v")
@@ -23,19 +42,10 @@ impl CredentialStore for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        let value = match state {
-            None => Credentials::default(),
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                StoreError::new(format!("redis: unreadable credential state of {code}: {e}"))
-            })?,
-        };
-        Ok(Versioned {
-            value,
-            version: version.unwrap_or(0),
-        })
+        decode(code, version, state)
     }
 
-    async fn save(
+    async fn save_credentials(
         &self,
         code: &UserCode,
         version: u64,

@@ -10,7 +10,7 @@ use crate::store::SessionStore;
 impl RedisStore {
     /// `P:s:` followed by the 32 raw bytes of the key (shorter than hex: memory per session
     /// is mostly key and value).
-    fn session_key(&self, key: &SessionKey) -> Vec<u8> {
+    pub(super) fn session_key(&self, key: &SessionKey) -> Vec<u8> {
         let mut out = format!("{}:s:", self.prefix).into_bytes();
         out.extend_from_slice(key.as_bytes());
         out
@@ -19,6 +19,11 @@ impl RedisStore {
 
 fn millis(ttl: Duration) -> u64 {
     u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+/// A stored record; an unreadable one is no session: it signs nobody in.
+pub(super) fn decode(value: Option<Vec<u8>>) -> Option<SessionRecord> {
+    serde_json::from_slice(&value?).ok()
 }
 
 fn encode(record: &SessionRecord) -> Result<String, StoreError> {
@@ -51,11 +56,7 @@ impl SessionStore for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        match value {
-            None => Ok(None),
-            // An unreadable record is treated as no session: it signs nobody in.
-            Some(bytes) => Ok(serde_json::from_slice(&bytes).ok()),
-        }
+        Ok(decode(value))
     }
 
     async fn touch(

@@ -1,0 +1,72 @@
+//! What the layers and flows of one [`Guichet`](crate::Guichet) share: the configuration, the
+//! stores, the hasher, the way answers are built. It knows no flow and no layer; they read it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::audit::Audit;
+use crate::config::Config;
+use crate::deny::{self, Custom, Denial, Denied};
+use crate::error::StoreError;
+use crate::limit::Limit;
+use crate::origin::Origin;
+use crate::password::Hasher;
+use crate::respond::{Body, Responder};
+use crate::store::{Directory, Store};
+
+/// Shared by every layer and flow made from one [`Guichet`](crate::Guichet).
+pub(crate) struct Context {
+    pub(crate) config: Config,
+    /// The portal's public origin (`mail.base_url`), against which form posts are checked.
+    pub(crate) origin: Origin,
+    /// Pages, links and the default language.
+    pub(crate) respond: Responder,
+    pub(crate) directory: Arc<dyn Directory>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) hasher: Hasher,
+    /// The application's answers to refused requests, if it chose any.
+    pub(crate) denials: Option<Box<Custom>>,
+    pub(crate) audit: Audit,
+    /// Called after a letter was queued, so that it leaves at once.
+    pub(crate) letter_queued: Box<dyn Fn() + Send + Sync>,
+}
+
+impl Context {
+    /// Spends one allowance of `key` under `limit`, with the configured rate; `Err` is the wait.
+    pub(crate) async fn limit(
+        &self,
+        limit: Limit,
+        key: &str,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let rate = self.config.rate(limit);
+        Ok(match self.store.check(limit, key, rate).await? {
+            Some(wait) => Err(wait),
+            None => Ok(()),
+        })
+    }
+
+    /// Reserves one attempt of `key` under the throttle `limit`; `Err` is the wait.
+    pub(crate) async fn reserve(
+        &self,
+        limit: Limit,
+        key: &str,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let rate = self.config.rate(limit);
+        Ok(match self.store.reserve(limit, key, rate).await? {
+            Some(wait) => Err(wait),
+            None => Ok(()),
+        })
+    }
+
+    /// The answer to a request refused for `denial`: the application's choice, else guichet's.
+    pub(crate) async fn deny(
+        &self,
+        denial: Denial,
+        method: &http::Method,
+        uri: &http::Uri,
+        headers: &http::HeaderMap,
+    ) -> http::Response<Body> {
+        let denied: Denied<'_> = deny::denied(&self.respond, denial, method, uri, headers);
+        deny::answer(&self.respond, self.denials.as_deref(), &denied).await
+    }
+}

@@ -1,0 +1,137 @@
+//! Letters: queuing them, and writing them when the postman delivers them.
+//!
+//! A queue holds [`Letter`]s (what to send, to which account, in which language), never a
+//! message: what a letter says is written at delivery, by [`write`], from the account as it is
+//! then. For a temporary password, that is when it is generated from the OS RNG and its digest
+//! stored with its expiry (replacing any earlier one), so no queue ever holds the password, and
+//! no hashing thread is used (see [`temporary`]). Mail goes to the *stored* address only.
+
+use std::sync::Arc;
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use base64ct::{Base64UrlUnpadded, Encoding};
+use blake2::{Blake2b, Digest};
+use lettre::Message;
+
+use crate::audit::{AuditEvent, WithheldReason};
+use crate::context::Context;
+use crate::error::StoreError;
+use crate::identity::{Account, AccountStatus, Email, UserCode};
+use crate::links::urlencode;
+use crate::mail::templates::{self, TemporaryPasswordEmail};
+use crate::mail::{Letter, LetterKind};
+use crate::password::temporary;
+use crate::session::unix_now;
+use crate::store::{self, Change};
+
+/// Someone mail can go to: an active account with a stored address.
+pub(crate) struct Recipient {
+    pub(crate) account: Arc<Account>,
+    pub(crate) email: Email,
+}
+
+/// The account behind `code` if it can receive mail, or why not. Asked when a request is
+/// decided and again when its letter is delivered, since the account may change in between.
+pub(crate) async fn recipient(
+    ctx: &Context,
+    code: &UserCode,
+) -> Result<Result<Recipient, WithheldReason>, StoreError> {
+    let Some(account) = ctx.directory.account(code).await? else {
+        return Ok(Err(WithheldReason::UnknownCode));
+    };
+    let credentials = ctx.store.credentials(code).await?.value;
+    if account.status == AccountStatus::Disabled || credentials.is_disabled() {
+        return Ok(Err(WithheldReason::Disabled));
+    }
+    let Some(email) = account.email.clone() else {
+        return Ok(Err(WithheldReason::NoEmail));
+    };
+    Ok(Ok(Recipient { account, email }))
+}
+
+/// Queues a letter and rings this process's postman; `false` if the queue is full.
+pub(crate) async fn post(ctx: &Context, letter: &Letter) -> Result<bool, StoreError> {
+    let accepted = ctx
+        .store
+        .push(letter, ctx.config.mail.queue_capacity)
+        .await?;
+    if accepted {
+        (ctx.letter_queued)();
+    } else {
+        tracing::error!(target: "guichet", user_code = %letter.user_code, "mail queue full; letter not sent");
+    }
+    Ok(accepted)
+}
+
+/// Writes the message of a letter, at delivery time. `None` when there is nothing to send any
+/// more (the account is gone, disabled, or has no address).
+pub(crate) async fn write(ctx: &Context, letter: &Letter) -> Result<Option<Message>, LetterError> {
+    let code = &letter.user_code;
+    let Ok(Recipient { account, email }) = recipient(ctx, code).await? else {
+        return Ok(None);
+    };
+    let mail = &ctx.config.mail;
+    if letter.kind == LetterKind::SharedInboxNotice {
+        return Ok(Some(templates::shared_inbox_notice(
+            mail,
+            &account,
+            &email,
+            letter.language,
+        )?));
+    }
+
+    let password = temporary::generate();
+    let digest = temporary::digest(&password.replace('-', ""));
+    let token = cancel_token();
+    let expires_at = unix_now() + ctx.config.credential_requests.validity.as_secs();
+    let key = cancel_key(&token);
+    store::update(&*ctx.store, code, |credentials| {
+        credentials.issue_temporary(&digest, expires_at, &key);
+        Change::Save(())
+    })
+    .await?;
+    let cancel_url = ctx.respond.links.absolute(&format!(
+        "{}?code={}&token={token}",
+        ctx.respond.links.cancel(),
+        urlencode(code.as_str()),
+    ));
+    let message = templates::temporary_password(
+        mail,
+        &TemporaryPasswordEmail {
+            account: &account,
+            to: &email,
+            password: &password,
+            expires_at,
+            cancel_url: &cancel_url,
+            language: letter.language,
+        },
+    )?;
+    ctx.audit.emit(&AuditEvent::TemporaryPasswordSent {
+        user_code: code.clone(),
+    });
+    Ok(Some(message))
+}
+
+/// A random token for the "this wasn't me" link (256 bits, URL-safe).
+fn cancel_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    Base64UrlUnpadded::encode_string(&bytes)
+}
+
+/// What the store keeps of a cancel token: its BLAKE2b-256, in hex.
+pub(crate) fn cancel_key(token: &str) -> String {
+    Blake2b::<blake2::digest::consts::U32>::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Why a letter could not be written (logged; the letter is retried).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LetterError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Template(#[from] templates::TemplateError),
+}
