@@ -1,5 +1,5 @@
 //! The sign-in desk in a real browser, as the FAQ's customers use it: the portal example runs
-//! as its own process (demo accounts, the `Secure` cookie) and
+//! as its own process (demo accounts, emails as files in its outbox, the `Secure` cookie) and
 //! headless Chromium drives its pages through chromedriver (WebDriver), typing, clicking and
 //! reading what a person sees. Every test also fails if the browser's console shows an error
 //! or a Content Security Policy message on any page it visited.
@@ -11,10 +11,11 @@
 #[path = "browser/mod.rs"]
 mod harness;
 
-use harness::{visit, Language};
+use harness::{temporary_password, visit, Language};
 
 /// The demo accounts (README).
 const MARIE_PW: &str = "Bonjour-Marie-2026";
+const LUC_PW: &str = "Bonjour-Luc-2026";
 
 #[tokio::test]
 async fn a_customer_signs_in_through_the_form_in_french() {
@@ -206,6 +207,86 @@ async fn a_failed_sign_in_shows_the_error_and_the_tips_and_keeps_the_user_code()
         page.click("button[type=submit]").await;
         page.wait_for_path("/account").await;
         assert!(page.text("main").await.contains("ACME-001"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_customer_gets_a_temporary_password_by_email_chooses_her_own_and_signs_out() {
+    visit("password-by-email", Language::French, |page| async move {
+        const CHOSEN: &str = "Mon-nouveau-mot-2026";
+
+        page.open("/account").await;
+        page.wait_for_path("/auth/login?next=%2Faccount").await;
+        page.click_link("Envoyez-moi mon mot de passe par courriel SVP")
+            .await;
+        page.wait_for_path("/auth/password").await;
+        assert!(
+            page.text("main")
+                .await
+                .contains("adresse courriel partagée"),
+            "the shared-inbox warning"
+        );
+        page.type_in("#user_code", " acme-002 ").await;
+        page.click("button[type=submit]").await;
+        page.wait_for_text("h1", "Demande reçue").await;
+        assert!(page
+            .text("[role=status]")
+            .await
+            .contains("un mot de passe temporaire y a été envoyé"));
+
+        // The email, in French like the page she asked from.
+        let email = page.email(1).await;
+        assert!(email.contains("To: luc@acme.example"), "{email}");
+        assert!(email.contains("Bonjour Luc Gagnon,"), "{email}");
+        let temporary = temporary_password(&email);
+        assert!(
+            email.contains(&format!("Votre mot de passe temporaire : {temporary}")),
+            "{email}"
+        );
+
+        // Signing in with it opens only the "choose your password" door.
+        page.click_link("Retour à la page d'accès").await;
+        page.wait_for_path("/auth/login").await;
+        page.type_in("#user_code", "acme-002").await;
+        page.type_in("#password", &temporary).await;
+        page.click("button[type=submit]").await;
+        page.wait_for_path("/auth/password/set").await;
+        assert_eq!(page.text("h1").await, "Choisissez votre mot de passe");
+        page.open("/account").await;
+        page.wait_for_path("/auth/password/set").await;
+
+        page.type_in("#password", CHOSEN).await;
+        page.type_in("#confirm", CHOSEN).await;
+        page.click("button[type=submit]").await;
+        page.wait_for_path("/").await;
+        assert!(page.text("main").await.contains("Bonjour Luc Gagnon."));
+
+        // Her account, then the sign-out button.
+        page.click_link("Mon compte").await;
+        page.wait_for_path("/account").await;
+        assert!(page.text("main").await.contains("ACME-002"));
+        page.click("form[action='/auth/logout'] button").await;
+        page.wait_for_path("/auth/login").await;
+        assert_eq!(
+            page.cookie("__Host-guichet").await,
+            None,
+            "the cookie is gone"
+        );
+        page.open("/account").await;
+        page.wait_for_path("/auth/login?next=%2Faccount").await;
+
+        // Her old password is over; the one she chose works.
+        page.expect_http_error("/auth/login", 401);
+        page.type_in("#user_code", "ACME-002").await;
+        page.type_in("#password", LUC_PW).await;
+        page.click("button[type=submit]").await;
+        page.wait_for_path("/auth/login").await;
+        assert!(page.shows(".error").await, "the old password is refused");
+        page.type_in("#password", CHOSEN).await;
+        page.click("button[type=submit]").await;
+        page.wait_for_path("/account").await;
+        assert!(page.text("main").await.contains("ACME-002"));
     })
     .await;
 }

@@ -4,6 +4,7 @@
 //! the page's source in `target/browser-failures/` before the test panics.
 
 mod chrome;
+mod outbox;
 mod portal;
 
 use std::future::Future;
@@ -85,6 +86,7 @@ fn failures_folder() -> PathBuf {
 pub struct Browser {
     client: Client,
     origin: String,
+    outbox: PathBuf,
     /// Failed loads the scenario announced (`expect_http_error`): (path, status).
     expected_errors: Arc<Mutex<Vec<(String, u16)>>>,
 }
@@ -149,6 +151,27 @@ impl Browser {
             .expect("the element's text")
     }
 
+    /// Waits until `css` shows `expected` (after a form posts to the page it came from, the
+    /// address does not tell the new page from the old one).
+    pub async fn wait_for_text(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + PAGE_LIMIT;
+        loop {
+            let shown = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if shown == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "expected `{css}` to read {expected:?} on {}, it reads {shown:?}",
+                self.path_or_unknown().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Whether `css` is on the page and shown.
     pub async fn shows(&self, css: &str) -> bool {
         match self.client.find(Locator::Css(css)).await {
@@ -194,6 +217,20 @@ impl Browser {
             .click()
             .await
             .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
+    }
+
+    /// Clicks the link that reads exactly `text`.
+    pub async fn click_link(&self, text: &str) {
+        let found = self
+            .client
+            .wait()
+            .at_most(PAGE_LIMIT)
+            .for_element(Locator::LinkText(text))
+            .await;
+        match found {
+            Ok(link) => link.click().await.expect("the link takes a click"),
+            Err(e) => panic!("no link `{text}` on {}: {e}", self.path_or_unknown().await),
+        }
     }
 
     /// The browser's cookie `name` for this portal, as `name; Secure; HttpOnly; SameSite=Lax;
@@ -256,6 +293,11 @@ impl Browser {
             .expect("the key events are dispatched");
     }
 
+    /// Waits for the `n`-th email in the portal's outbox and returns its text (decoded).
+    pub async fn email(&self, n: usize) -> String {
+        outbox::wait_for_letter(&self.outbox, n, PAGE_LIMIT).await
+    }
+
     /// Announces that the browser will load `path` with an HTTP error `status` on purpose (a
     /// refused sign-in is a `401` with the page), which browsers note in the console.
     pub fn expect_http_error(&self, path: &str, status: u16) {
@@ -304,6 +346,12 @@ impl Browser {
             Err(_) => panic!("the browser's console did not answer within 10 s"),
         }
     }
+}
+
+/// The temporary password in an email's text (`7KQM-3XTA-...`).
+pub fn temporary_password(email: &str) -> String {
+    outbox::temporary_password(email)
+        .unwrap_or_else(|| panic!("no temporary password in the email:\n{email}"))
 }
 
 /// Connects to chromedriver, which starts Chromium (tried three times: a slow start of the
@@ -356,6 +404,7 @@ where
     let browser = Browser {
         client: client.clone(),
         origin: format!("http://{}", portal.addr),
+        outbox: portal.outbox.clone(),
         expected_errors: Arc::default(),
     };
 

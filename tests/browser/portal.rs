@@ -63,6 +63,7 @@ pub struct Portal {
     child: Child,
     pub addr: SocketAddr,
     pub log: PathBuf,
+    pub outbox: PathBuf,
 }
 
 impl Drop for Portal {
@@ -102,7 +103,12 @@ impl Portal {
             .stderr(err)
             .spawn()
             .expect("the portal starts");
-        let mut portal = Self { child, addr, log };
+        let mut portal = Self {
+            child,
+            addr,
+            log,
+            outbox,
+        };
         portal.wait_until_listening();
         portal
     }
