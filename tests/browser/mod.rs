@@ -338,12 +338,13 @@ impl Browser {
         !(known || announced)
     }
 
-    async fn console(&self) -> Vec<ConsoleEntry> {
+    /// The console messages since the last call.
+    async fn console(&self) -> Result<Vec<ConsoleEntry>, String> {
         match tokio::time::timeout(Duration::from_secs(10), self.client.issue_cmd(BrowserLog)).await
         {
-            Ok(Ok(value)) => ConsoleEntry::parse_all(&value),
-            Ok(Err(e)) => panic!("cannot read the browser's console: {e}"),
-            Err(_) => panic!("the browser's console did not answer within 10 s"),
+            Ok(Ok(value)) => Ok(ConsoleEntry::parse_all(&value)),
+            Ok(Err(e)) => Err(format!("cannot read the browser's console: {e}")),
+            Err(_) => Err("the browser's console did not answer within 10 s".to_owned()),
         }
     }
 }
@@ -418,10 +419,16 @@ where
             Some(Failure::TimedOut)
         }
     };
-    let console = browser.console().await;
-    let problems: Vec<&ConsoleEntry> = console
+    // Read even after a failure: the console often tells why.
+    let (console, unreadable) = match browser.console().await {
+        Ok(console) => (console, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    let problems: Vec<String> = console
         .iter()
         .filter(|e| browser.is_unexpected(e))
+        .map(|e| format!("  {e}"))
+        .chain(unreadable)
         .collect();
 
     let evidence = if failure.is_some() || !problems.is_empty() {
@@ -451,11 +458,7 @@ where
     assert!(
         problems.is_empty(),
         "the browser's console has errors or CSP messages:\n{}{evidence}",
-        problems
-            .iter()
-            .map(|e| format!("  {e}"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        problems.join("\n")
     );
 }
 
