@@ -16,5 +16,14 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; th
     $sudo service redis-server stop >/dev/null 2>&1 || true
 fi
 
+# The browser test (tests/browser.rs) drives headless Chromium through chromedriver: install
+# Debian's packages when either is missing.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 cargo test --all-features --all-targets
 cargo test --all-features --doc
