@@ -72,6 +72,8 @@ mod credential;
 mod desk;
 pub mod error;
 pub mod flows;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 pub mod guard;
 pub mod identity;
 pub mod inbox;
