@@ -419,16 +419,16 @@ impl Config {
                 "between 64 and 4096",
             ));
         }
-        if pw.hashing_threads == Some(0) {
+        if pw.hashing_threads.is_some_and(|n| !(1..=256).contains(&n)) {
             return Err(ConfigError::invalid(
                 "passwords.hashing_threads",
-                "at least 1",
+                "between 1 and 256 (each holds one argon2 memory block)",
             ));
         }
-        if pw.queue_per_thread == 0 {
+        if !(1..=10_000).contains(&pw.queue_per_thread) {
             return Err(ConfigError::invalid(
                 "passwords.queue_per_thread",
-                "at least 1",
+                "between 1 and 10000",
             ));
         }
         let validity = self.credential_requests.validity;
@@ -528,6 +528,11 @@ mod tests {
         assert!(c.validate().is_err());
         let mut c = valid();
         c.passwords.memory_kib = 1;
+        assert!(c.validate().is_err());
+        // Found by the config fuzz target: the queue size overflowed in Hasher::new.
+        let mut c = valid();
+        c.passwords.hashing_threads = Some(4_611_686_018_427_387_904);
+        c.passwords.queue_per_thread = 4;
         assert!(c.validate().is_err());
         let mut c = valid();
         c.credential_requests.validity = Duration::from_secs(25 * 3600);

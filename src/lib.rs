@@ -74,6 +74,8 @@ mod credential_request;
 pub mod deny;
 pub mod error;
 pub mod flows;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 pub mod guard;
 pub mod identity;
 pub mod inbox;

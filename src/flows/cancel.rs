@@ -102,7 +102,7 @@ where
 }
 
 /// The token: 43 base64url characters, as the email carries it.
-fn token(fields: &form::Fields) -> Result<&str, Refusal> {
+pub(crate) fn token(fields: &form::Fields) -> Result<&str, Refusal> {
     let token = fields.require("token")?;
     let well_formed = token.len() == 43
         && token

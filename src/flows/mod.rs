@@ -14,9 +14,9 @@
 //! hyper routers that dispatch on the prefix), or the path with the prefix stripped when axum's
 //! `nest_service` mounts it (which marks the request with `NestedPath`).
 
-mod cancel;
+pub(crate) mod cancel;
 mod choose;
-mod form;
+pub(crate) mod form;
 mod login;
 mod logout;
 mod password;

@@ -131,7 +131,7 @@ impl Hasher {
         Ok(Self {
             inner: Arc::new(HasherInner {
                 params,
-                jobs: start_workers(threads, threads * config.queue_per_thread),
+                jobs: start_workers(threads, threads.saturating_mul(config.queue_per_thread)),
                 blocks: Mutex::new(Vec::new()),
                 dummy,
                 max_bytes: config.max_bytes,
