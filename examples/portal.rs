@@ -178,8 +178,7 @@ async fn stopped() {
 }
 
 /// The portal's own pages get the security headers guichet gives its pages: nothing inline or
-/// from elsewhere, never framed, no sniffing, no referrer. (Guarded ones also get `no-store`
-/// from the guards.)
+/// from elsewhere, never framed, no sniffing, no referrer to other sites, never cached.
 async fn security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     for (name, value) in [
@@ -190,7 +189,9 @@ async fn security_headers(mut response: Response) -> Response {
         ),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
+        // Every page may greet whoever is signed in: none belongs in a cache.
+        (header::CACHE_CONTROL, "no-store"),
     ] {
         headers
             .entry(name)

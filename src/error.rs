@@ -5,15 +5,79 @@ use std::time::Duration;
 /// A store (sessions, credentials, throttles, or the application's directory) could not answer.
 ///
 /// guichet fails closed on it: a route that needs an identity answers `503 Service Unavailable`,
-/// never access; a public route goes on as anonymous and a warning is logged.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("store unavailable: {0}")]
-pub struct StoreError(pub String);
+/// never access; a public route goes on as anonymous and a warning is logged. The cause is
+/// kept ([`source`](std::error::Error::source)), with what kind of failure it was where the
+/// store can tell.
+///
+/// ```
+/// use guichet::error::{StoreError, StoreErrorKind};
+///
+/// let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer in 1 s");
+/// let error = StoreError::with_kind(StoreErrorKind::Timeout, io);
+/// assert_eq!(error.kind(), StoreErrorKind::Timeout);
+/// assert!(std::error::Error::source(&error).is_some());
+/// ```
+#[derive(Debug, Clone)]
+pub struct StoreError {
+    kind: StoreErrorKind,
+    cause: std::sync::Arc<dyn std::error::Error + Send + Sync>,
+}
+
+/// What kind of failure a [`StoreError`] is, where the store can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreErrorKind {
+    /// The store cannot be reached (connection refused, closed, or not yet open).
+    Unavailable,
+    /// The store did not answer in time.
+    Timeout,
+    /// The store answered with something unreadable (a corrupt record).
+    Corrupt,
+    /// A compare-and-swap kept losing against concurrent writers.
+    Contention,
+    /// Anything else.
+    Other,
+}
 
 impl StoreError {
-    /// Wraps any error as a store failure.
-    pub fn new(error: impl std::fmt::Display) -> Self {
-        Self(error.to_string())
+    /// A store failure of an unknown kind, with its cause (any error, or a message).
+    pub fn new(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::with_kind(StoreErrorKind::Other, cause)
+    }
+
+    /// A store failure of a known kind, with its cause.
+    pub fn with_kind(
+        kind: StoreErrorKind,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self {
+            kind,
+            cause: std::sync::Arc::from(cause.into()),
+        }
+    }
+
+    /// What kind of failure it was.
+    pub fn kind(&self) -> StoreErrorKind {
+        self.kind
+    }
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match self.kind {
+            StoreErrorKind::Unavailable => "store unavailable",
+            StoreErrorKind::Timeout => "store timed out",
+            StoreErrorKind::Corrupt => "store answered something unreadable",
+            StoreErrorKind::Contention => "store write kept conflicting",
+            StoreErrorKind::Other => "store failed",
+        };
+        write!(f, "{kind}: {}", self.cause)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.cause)
     }
 }
 

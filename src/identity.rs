@@ -171,12 +171,13 @@ impl Email {
         &self.0
     }
 
-    /// The form under which two addresses reach the same mailbox: the local part unquoted and
-    /// lower-cased, without any `+tag` sub-address, and the domain in its ASCII (IDNA) form, so
-    /// `"Marie+portal"@Acmé.example` and `marie@xn--acm-dma.example` are one mailbox.
+    /// The form under which two addresses reach the same mailbox: the local part unquoted,
+    /// in Unicode NFC and lower-cased, without any `+tag` sub-address, and the domain in its
+    /// ASCII (IDNA) form, so `"Marie+portal"@Acmé.example` and `marie@xn--acm-dma.example` are
+    /// one mailbox.
     pub fn normalised(&self) -> String {
         let (local, domain) = self.0.rsplit_once('@').unwrap_or((&self.0, ""));
-        let local = unquote(local).to_lowercase();
+        let local: String = unquote(local).nfc().collect::<String>().to_lowercase();
         let local = local
             .split_once('+')
             .map_or(local.as_str(), |(base, _)| base);
@@ -447,6 +448,13 @@ mod tests {
         let ascii = Email::parse("bob@xn--acm-dma.example").unwrap();
         assert_eq!(unicode.normalised(), ascii.normalised());
         assert_eq!(ascii.normalised(), "bob@xn--acm-dma.example");
+    }
+
+    #[test]
+    fn composed_and_decomposed_spellings_of_a_local_part_are_one_mailbox() {
+        let composed = Email::parse("jos\u{e9}@acme.example").unwrap();
+        let decomposed = Email::parse("jose\u{301}@acme.example").unwrap();
+        assert_eq!(composed.normalised(), decomposed.normalised());
     }
 
     #[test]

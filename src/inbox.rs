@@ -6,6 +6,8 @@
 //! ([`SharedInboxPolicy`](crate::config::SharedInboxPolicy)) then sends a notice without any
 //! credential (default) or nothing; an audit event records the account and the rule either way.
 
+use unicode_normalization::UnicodeNormalization;
+
 use crate::config::SharedInboxConfig;
 use crate::error::StoreError;
 use crate::identity::{Account, Email};
@@ -42,7 +44,7 @@ pub async fn detect(
     if config
         .role_addresses
         .iter()
-        .any(|role| role.to_lowercase() == local_part)
+        .any(|role| role.nfc().collect::<String>().to_lowercase() == local_part)
     {
         return Ok(Some(SharedInboxRule::RoleAddress { local_part }));
     }
@@ -85,6 +87,11 @@ mod tests {
         email = "Comptabilite+factures@acme.example"
         client = "acme"
         [[account]]
+        code = "A-6"
+        name = "Sécurité"
+        email = "se\u0301curite\u0301@acme.example"
+        client = "acme"
+        [[account]]
         code = "A-5"
         name = "Paul"
         email = "paul@acme.example"
@@ -125,6 +132,16 @@ mod tests {
             rule("A-4").await,
             Some(SharedInboxRule::RoleAddress {
                 local_part: "comptabilite".into()
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn a_decomposed_role_address_is_still_a_role_address() {
+        assert_eq!(
+            rule("A-6").await,
+            Some(SharedInboxRule::RoleAddress {
+                local_part: "sécurité".into()
             })
         );
     }

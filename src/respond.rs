@@ -100,9 +100,11 @@ fn base(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) 
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Not `no-referrer`: with it, browsers send `Origin: null` on the pages' own form posts,
+    // which the cross-site check must then refuse. `same-origin` sends nothing elsewhere.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,

@@ -617,3 +617,150 @@ async fn an_application_asking_the_session_who_is_there_never_gets_a_restricted_
     .unwrap();
     assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
 }
+
+// The second attack, on the fixes above.
+
+const INTRUDER_PW: &str = "Pris-Par-Un-Intrus-2026";
+
+/// An intruder who read Luc's letter chose a password: their session and the letter.
+async fn intruder_chose(portal: &Portal, smtp: &SmtpServer) -> (String, Letter) {
+    request(portal, LUC).await;
+    let first = letter(&smtp.wait_for(1, WAIT).await[0]);
+    let restricted = portal.sign_in(LUC, &first.password).await.session();
+    let chosen = choose(portal, &restricted, INTRUDER_PW).await;
+    assert_eq!(chosen.status, StatusCode::OK, "{}", chosen.text());
+    (chosen.session(), first)
+}
+
+#[tokio::test]
+async fn a_newer_request_does_not_keep_the_owner_from_undoing_an_intruders_password() {
+    let smtp = SmtpServer::start().await;
+    let portal = portal(&smtp, |_| {}).await;
+    let (intruder, first) = intruder_chose(&portal, &smtp).await;
+    // Anyone can ask for another letter: no sign-in, no mailbox needed.
+    request(&portal, LUC).await;
+    smtp.wait_for(2, WAIT).await;
+    let undone = cancel(&portal, LUC, &first.token).await;
+    assert_eq!(undone.json()["cancelled"], "undone", "{}", undone.text());
+    assert_eq!(
+        portal.account_with(&intruder).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        attempt(&portal, LUC, INTRUDER_PW).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    portal.session_for(LUC, LUC_PW).await;
+}
+
+#[tokio::test]
+async fn signing_everyone_out_does_not_erase_the_undo_of_an_intruders_password() {
+    let smtp = SmtpServer::start().await;
+    let portal = portal(&smtp, |_| {}).await;
+    let (_, first) = intruder_chose(&portal, &smtp).await;
+    portal
+        .guichet
+        .sign_out_everywhere(&code(LUC))
+        .await
+        .unwrap();
+    let undone = cancel(&portal, LUC, &first.token).await;
+    assert_eq!(undone.json()["cancelled"], "undone", "{}", undone.text());
+    assert_eq!(
+        attempt(&portal, LUC, INTRUDER_PW).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_in_flight_does_not_survive_the_undo() {
+    let smtp = SmtpServer::start().await;
+    let portal = Arc::new(
+        portal(&smtp, |config| {
+            config.passwords = PasswordConfig {
+                hashing_threads: Some(1),
+                ..PasswordConfig::default()
+            };
+        })
+        .await,
+    );
+    let (_, first) = intruder_chose(&portal, &smtp).await;
+    // Anyone can lengthen the wait for a hashing thread: wrong passwords on unknown codes.
+    let mut flood = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let portal = Arc::clone(&portal);
+        flood
+            .spawn(async move { attempt(&portal, &format!("NOBODY-{i}"), "wrong-password").await });
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let intruder = {
+        let portal = Arc::clone(&portal);
+        tokio::spawn(async move { attempt(&portal, LUC, INTRUDER_PW).await })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let undone = cancel(&portal, LUC, &first.token).await;
+    assert_eq!(undone.json()["cancelled"], "undone");
+    let reply = intruder.await.unwrap();
+    while flood.join_next().await.is_some() {}
+    if reply.status == StatusCode::OK {
+        let session = reply.session();
+        assert_eq!(
+            portal.account_with(&session).await.status,
+            StatusCode::UNAUTHORIZED,
+            "a session opened with the undone password outlives the undo"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_restricted_session_ends_when_its_temporary_password_would_have() {
+    let smtp = SmtpServer::start().await;
+    let portal = portal(&smtp, |config| {
+        config.credential_requests.validity = Duration::from_secs(60);
+        config.sessions.idle_timeout = Duration::from_secs(300);
+    })
+    .await;
+    request(&portal, LUC).await;
+    let first = letter(&smtp.wait_for(1, WAIT).await[0]);
+    let restricted = portal.sign_in(LUC, &first.password).await.session();
+    tokio::time::sleep(Duration::from_secs(62)).await;
+    let late = choose(&portal, &restricted, INTRUDER_PW).await;
+    assert_eq!(late.status, StatusCode::UNAUTHORIZED, "{}", late.text());
+    portal.session_for(LUC, LUC_PW).await;
+}
+
+#[tokio::test]
+async fn a_temporary_password_still_recovers_an_account_whose_chosen_password_the_operator_replaced(
+) {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let config = light_config();
+    let hasher = guichet::password::Hasher::new(&config.passwords).expect("valid parameters");
+    let store = Arc::new(MemoryStore::new());
+    let build = |toml: &str| {
+        builder(config.clone())
+            .directory(AccountsFile::from_toml(toml, CasePolicy::Insensitive).unwrap())
+            .store(Arc::clone(&store))
+            .mailer(SmtpMailer::from_url(&url).unwrap())
+            .build()
+            .unwrap()
+    };
+    let file = accounts_toml(&hasher).await;
+    let portal = Portal::serve(build(&file)).await;
+    request(&portal, LUC).await;
+    let first = letter(&smtp.wait_for(1, WAIT).await[0]);
+    let restricted = portal.sign_in(LUC, &first.password).await.session();
+    let chosen = choose(&portal, &restricted, "Choisi-Par-Luc-2026").await;
+    assert_eq!(chosen.status, StatusCode::OK);
+    drop(portal);
+
+    let start = file.find("ACME-002").unwrap();
+    let at = file[start..].find("password_hash = \"").unwrap() + start + 17;
+    let end = file[at..].find('"').unwrap() + at;
+    let new = hash(&hasher, "Donne-Par-Le-Service-2026").await;
+    let portal = Portal::serve(build(&file.replace(&file[at..end], &new))).await;
+    request(&portal, LUC).await;
+    let second = letter(&smtp.wait_for(2, WAIT).await[1]);
+    let restricted = portal.sign_in(LUC, &second.password).await.session();
+    let chosen = choose(&portal, &restricted, "Encore-Un-Autre-2026").await;
+    assert_eq!(chosen.status, StatusCode::OK, "{}", chosen.text());
+}

@@ -101,7 +101,7 @@ async fn the_sign_in_page_cannot_be_framed_cached_or_leak_the_referrer() {
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(page.header("cache-control"), Some("no-store"));
-    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("referrer-policy"), Some("same-origin"));
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
     assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
     // The stylesheet and script the page links to are served by the desk itself.

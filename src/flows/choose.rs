@@ -20,7 +20,7 @@ use crate::limit::Limit;
 use crate::pages::{FormPage, Messages};
 use crate::password::temporary;
 use crate::respond::{self, Body};
-use crate::session::{Session, SessionState};
+use crate::session::{unix_now, Session, SessionState};
 use crate::store::{self, Change};
 
 use super::{form, RequestBody};
@@ -153,11 +153,13 @@ where
     let key = identity.temporary_password();
     // Only while the temporary password is still in use: "this wasn't me" may have ended it
     // since this request's session was read.
+    let now = unix_now();
+    let undo_until = now + ctx.config.credential_requests.validity.as_secs();
     let epoch = store::update(&*ctx.store, code, |credentials| {
-        if !key.is_some_and(|key| credentials.allows_restricted(key)) {
+        if !key.is_some_and(|key| credentials.allows_restricted(key, now)) {
             return Change::Keep(None);
         }
-        credentials.choose(directory_hash, &hash, key);
+        credentials.choose(directory_hash, &hash, key, undo_until);
         Change::Save(Some(credentials.epoch()))
     })
     .await?;

@@ -135,6 +135,9 @@ where
             // One read-and-swap: of two sign-ins with one temporary password, one wins.
             let digest = temporary::digest(canonical);
             let now = unix_now();
+            // The restricted session may choose a password for as long as a temporary
+            // password lasts, counted from now.
+            let until = now + ctx.config.credential_requests.validity.as_secs();
             let redeemed = store::update(&*ctx.store, &code, |credentials| {
                 let pending = credentials
                     .pending_digest(now)
@@ -142,7 +145,7 @@ where
                 if !temporary::matches(&digest, pending) {
                     return Change::Keep(None);
                 }
-                match credentials.redeem(&digest, now) {
+                match credentials.redeem(&digest, now, until, directory_hash) {
                     Some(key) => Change::Save(Some((key, credentials.epoch()))),
                     None => Change::Keep(None),
                 }
@@ -157,6 +160,7 @@ where
         }
         (None, Some(password)) => {
             let credentials = ctx.store.credentials(&code).await?.value;
+            let read_epoch = credentials.epoch();
             let stored = credentials.password_hash(directory_hash);
             let verification = ctx
                 .hasher
@@ -172,16 +176,24 @@ where
                 Verification::Match { needs_rehash } => {
                     let verified = stored.map(str::to_owned).filter(|_| needs_rehash);
                     // Someone who knows the password needs no temporary one: restricted
-                    // sessions end, and a password the directory replaced is dropped.
-                    let epoch = store::update(&*ctx.store, &code, |credentials| {
-                        if credentials.signed_in(directory_hash) {
-                            Change::Save(credentials.epoch())
+                    // sessions end, and a password the directory replaced is dropped. The
+                    // verification only counts if nothing moved while it ran: a password
+                    // chosen, undone or disabled meanwhile makes it stale.
+                    let matched = stored.map(str::to_owned);
+                    let epoch = store::update(&*ctx.store, &code, |now| {
+                        let unchanged = now.epoch() == read_epoch
+                            && now.password_hash(directory_hash) == matched.as_deref()
+                            && usable(now);
+                        if !unchanged {
+                            Change::Keep(None)
+                        } else if now.signed_in(directory_hash) {
+                            Change::Save(Some(now.epoch()))
                         } else {
-                            Change::Keep(credentials.epoch())
+                            Change::Keep(Some(now.epoch()))
                         }
                     })
                     .await?;
-                    Some(Accepted {
+                    epoch.map(|epoch| Accepted {
                         epoch,
                         restricted: None,
                         rehash: verified,

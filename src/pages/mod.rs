@@ -4,7 +4,7 @@
 //! [`GuichetBuilder::pages`](crate::GuichetBuilder::pages). Whatever renders the page, guichet
 //! adds the security headers: a CSP that allows styles and scripts from the site only (no inline
 //! code, so the pages stay byte-for-byte deterministic), `frame-ancestors 'none'`, `no-store`,
-//! `no-referrer`. The built-in stylesheet and the Caps Lock script are served under
+//! `Referrer-Policy: same-origin`. The built-in stylesheet and the Caps Lock script are served under
 //! `{prefix}/assets/`.
 
 mod builtin;

@@ -172,7 +172,7 @@ fn judge(
         return Err(ExpiryReason::PasswordReplaced);
     }
     if let Some(key) = &record.restricted {
-        if !credentials.allows_restricted(key) {
+        if !credentials.allows_restricted(key, now) {
             return Err(ExpiryReason::TemporaryPasswordEnded);
         }
     }
@@ -297,7 +297,7 @@ mod tests {
         let r = record(T0, T0);
         let config = SessionConfig::default();
         let mut chosen = credentials(2);
-        chosen.choose(Some("older directory hash"), "chosen", None);
+        chosen.choose(Some("older directory hash"), "chosen", None, 0);
         assert_eq!(chosen.epoch(), 3);
         assert_eq!(
             judge(&config, &r, T0, &account(AccountStatus::Active), &chosen),
@@ -313,7 +313,7 @@ mod tests {
         let active = account(AccountStatus::Active);
         let mut c = credentials(3);
         c.issue_temporary("digest", T0 + 3600, "key");
-        c.redeem("digest", T0);
+        c.redeem("digest", T0, T0 + 3600, Some("directory"));
         assert_eq!(judge(&config, &r, T0, &active, &c), Ok(None));
         c.cancel("key", T0);
         assert_eq!(

@@ -118,7 +118,7 @@ fn some_state(epoch: u64) -> Credentials {
     for _ in 0..epoch {
         state.move_epoch();
     }
-    state.choose(Some("$argon2id$directory"), "$argon2id$chosen", None);
+    state.choose(Some("$argon2id$directory"), "$argon2id$chosen", None, 0);
     state
 }
 
@@ -209,9 +209,11 @@ pub async fn a_temporary_password_signs_in_exactly_once_under_concurrent_attempt
     .await
     .unwrap();
     let redeem = || {
-        store::update(&store, &who, |state| match state.redeem("digest", now) {
-            Some(_) => Change::Save(true),
-            None => Change::Keep(false),
+        store::update(&store, &who, |state| {
+            match state.redeem("digest", now, now + 60, None) {
+                Some(_) => Change::Save(true),
+                None => Change::Keep(false),
+            }
         })
     };
     let attempts = tokio::join!(redeem(), redeem(), redeem(), redeem());

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::audit::Cancellation;
-use crate::error::StoreError;
+use crate::error::{StoreError, StoreErrorKind};
 use crate::identity::UserCode;
 
 /// Run-time credential state of one account: what changes after the directory was written.
@@ -33,6 +33,11 @@ pub struct Credentials {
     /// The last temporary password issued ("email me my password", or an operator), if any.
     #[serde(default, rename = "t", skip_serializing_if = "Option::is_none")]
     pub(crate) temporary: Option<TemporaryCredential>,
+    /// What "this wasn't me" restores if the last password chosen with a temporary one was not
+    /// the owner's. Kept apart from the temporary password, so that neither a newer request nor
+    /// an operator's "sign out everywhere" can erase it.
+    #[serde(default, rename = "u", skip_serializing_if = "Option::is_none")]
+    pub(crate) undo: Option<Undo>,
 }
 
 /// A password hash set at run time.
@@ -53,37 +58,37 @@ pub(crate) struct TemporaryCredential {
     /// [`temporary::digest`](crate::password::temporary::digest) of the password.
     #[serde(rename = "h")]
     pub(crate) digest: Arc<str>,
-    /// When it stops working (and its "this wasn't me" link too), unix seconds.
+    /// When it stops working, unix seconds; once used to sign in, when the restricted session
+    /// it opened stops.
     #[serde(rename = "x")]
     pub(crate) expires_at: u64,
-    /// The account's epoch when it was issued; if the epoch moves, it is void.
+    /// The account's epoch when it was issued (or used); if the epoch moves, it is void.
     #[serde(rename = "e")]
     pub(crate) epoch: u64,
     /// Hex BLAKE2b-256 of the cancel token of the "this wasn't me" link. It also names the
     /// restricted sessions opened with this password.
     #[serde(rename = "c")]
     pub(crate) cancel_key: Arc<str>,
-    /// How far it went.
-    #[serde(rename = "s")]
-    pub(crate) stage: Stage,
+    /// Used to sign in: restricted sessions named by its cancel key are alive.
+    #[serde(default, rename = "r", skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) redeemed: bool,
 }
 
-/// How far a temporary password went.
+/// A password chosen with a temporary one, and what it replaced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum Stage {
-    /// Sent, not used yet.
-    #[serde(rename = "p")]
-    Pending,
-    /// Used to sign in: restricted sessions named by its cancel key are alive.
-    #[serde(rename = "r")]
-    Redeemed,
-    /// A password was chosen with it; `previous` is what it replaced, so that "this wasn't me"
-    /// can undo it.
+pub(crate) struct Undo {
+    /// The temporary password's cancel key: the link that may undo the choice.
     #[serde(rename = "c")]
-    Chosen {
-        #[serde(rename = "p")]
-        previous: Option<RuntimePassword>,
-    },
+    pub(crate) cancel_key: Arc<str>,
+    /// The hash chosen; the choice is undone only while it is still the password.
+    #[serde(rename = "h")]
+    pub(crate) chosen: Arc<str>,
+    /// What it replaced (`None`: the directory's password).
+    #[serde(default, rename = "p", skip_serializing_if = "Option::is_none")]
+    pub(crate) previous: Option<RuntimePassword>,
+    /// Until when the link may undo it, unix seconds.
+    #[serde(rename = "x")]
+    pub(crate) until: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -126,21 +131,26 @@ impl Credentials {
     pub(crate) fn pending_digest(&self, now: u64) -> Option<&str> {
         self.temporary
             .as_ref()
-            .filter(|t| t.stage == Stage::Pending && t.expires_at > now && t.epoch == self.epoch)
+            .filter(|t| !t.redeemed && t.expires_at > now && t.epoch == self.epoch)
             .map(|t| &*t.digest)
     }
 
-    /// Whether a restricted session opened with the temporary password `cancel_key` may go on.
-    pub(crate) fn allows_restricted(&self, cancel_key: &str) -> bool {
+    /// Whether a restricted session opened with the temporary password `cancel_key` may go on
+    /// at `now`.
+    pub(crate) fn allows_restricted(&self, cancel_key: &str, now: u64) -> bool {
         self.temporary.as_ref().is_some_and(|t| {
-            t.stage == Stage::Redeemed && t.epoch == self.epoch && same(&t.cancel_key, cancel_key)
+            t.redeemed
+                && t.epoch == self.epoch
+                && t.expires_at > now
+                && same(&t.cancel_key, cancel_key)
         })
     }
 
     // The changes. Each returns whether anything changed, so that nothing is written when
     // nothing did.
 
-    /// Ends every session and pending credential ("sign out everywhere").
+    /// Ends every session and pending credential ("sign out everywhere"). The undo of a
+    /// password chosen by someone else stays: the owner may still need it.
     pub(crate) fn move_epoch(&mut self) -> bool {
         self.epoch += 1;
         self.temporary = None;
@@ -180,19 +190,34 @@ impl Credentials {
             expires_at,
             epoch: self.epoch,
             cancel_key: Arc::from(cancel_key),
-            stage: Stage::Pending,
+            redeemed: false,
         });
     }
 
     /// Uses the pending temporary password with `digest` to sign in, once: returns the cancel
-    /// key naming the restricted session, or `None` if it is not pending (any more).
-    pub(crate) fn redeem(&mut self, digest: &str, now: u64) -> Option<Arc<str>> {
+    /// key naming the restricted session, which may choose a password until `until`; `None` if
+    /// it is not pending (any more). A run-time password the directory replaced since is
+    /// dropped first (moving the epoch), so that recovering by email always works.
+    pub(crate) fn redeem(
+        &mut self,
+        digest: &str,
+        now: u64,
+        until: u64,
+        directory: Option<&str>,
+    ) -> Option<Arc<str>> {
         let pending = self.pending_digest(now)?;
         if !same(pending, digest) {
             return None;
         }
+        if self.is_superseded(directory) {
+            self.password = None;
+            self.epoch += 1;
+        }
+        let epoch = self.epoch;
         let temporary = self.temporary.as_mut()?;
-        temporary.stage = Stage::Redeemed;
+        temporary.redeemed = true;
+        temporary.epoch = epoch;
+        temporary.expires_at = until;
         Some(Arc::clone(&temporary.cancel_key))
     }
 
@@ -201,11 +226,7 @@ impl Credentials {
     /// is dropped, moving the epoch.
     pub(crate) fn signed_in(&mut self, directory: Option<&str>) -> bool {
         let mut changed = false;
-        if self
-            .temporary
-            .as_ref()
-            .is_some_and(|t| t.stage == Stage::Redeemed)
-        {
+        if self.temporary.as_ref().is_some_and(|t| t.redeemed) {
             self.temporary = None;
             changed = true;
         }
@@ -218,42 +239,64 @@ impl Credentials {
     }
 
     /// A password chosen by the person: the run-time hash becomes `hash`, the epoch moves (every
-    /// other session ends) and any pending temporary password is void. From a restricted
-    /// session (`cancel_key`), what it replaced is kept so that "this wasn't me" can undo it.
-    pub(crate) fn choose(&mut self, directory: Option<&str>, hash: &str, cancel_key: Option<&str>) {
+    /// other session ends) and any temporary password is void. From a restricted session
+    /// (`cancel_key`), what it replaced is kept until `undo_until`, so that "this wasn't me"
+    /// can undo it.
+    pub(crate) fn choose(
+        &mut self,
+        directory: Option<&str>,
+        hash: &str,
+        cancel_key: Option<&str>,
+        undo_until: u64,
+    ) {
         let previous = self.password.take();
         self.password = Some(RuntimePassword {
             hash: Arc::from(hash),
             supersedes: directory.map(Arc::from),
         });
-        let redeemed = self.temporary.take().filter(|t| {
-            t.stage == Stage::Redeemed && cancel_key.is_some_and(|key| same(&t.cancel_key, key))
-        });
-        self.epoch += 1;
-        if let Some(mut temporary) = redeemed {
-            temporary.stage = Stage::Chosen { previous };
-            temporary.epoch = self.epoch;
-            self.temporary = Some(temporary);
+        let redeemed = self
+            .temporary
+            .take()
+            .filter(|t| t.redeemed && cancel_key.is_some_and(|key| same(&t.cancel_key, key)));
+        if let Some(temporary) = redeemed {
+            self.undo = Some(Undo {
+                cancel_key: temporary.cancel_key,
+                chosen: Arc::from(hash),
+                previous,
+                until: undo_until,
+            });
         }
+        self.epoch += 1;
     }
 
     /// "This wasn't me": undoes whatever the temporary password with `cancel_key` opened, if
     /// the link is still valid at `now`; `None` when nothing matched (no temporary password,
     /// another one, or the wrong token).
     pub(crate) fn cancel(&mut self, cancel_key: &str, now: u64) -> Option<Cancellation> {
+        if let Some(undo) = self.undo.take() {
+            let chosen_is_current = self
+                .password
+                .as_ref()
+                .is_some_and(|p| same(&p.hash, &undo.chosen));
+            if same(&undo.cancel_key, cancel_key) && undo.until > now && chosen_is_current {
+                self.password = undo.previous;
+                self.temporary = None;
+                self.epoch += 1;
+                return Some(Cancellation::Undone);
+            }
+            // Kept while it can still serve; dropped once spent or outdated.
+            if undo.until > now && chosen_is_current {
+                self.undo = Some(undo);
+            }
+        }
         let temporary = self.temporary.as_ref()?;
         if !same(&temporary.cancel_key, cancel_key) || temporary.epoch != self.epoch {
             return None;
         }
-        let outcome = match &temporary.stage {
-            Stage::Redeemed => Cancellation::Used,
-            _ if temporary.expires_at <= now => return None,
-            Stage::Pending => Cancellation::Pending,
-            Stage::Chosen { previous } => {
-                self.password = previous.clone();
-                self.epoch += 1;
-                Cancellation::Undone
-            }
+        let outcome = match (temporary.redeemed, temporary.expires_at > now) {
+            (true, _) => Cancellation::Used,
+            (false, true) => Cancellation::Pending,
+            (false, false) => return None,
         };
         self.temporary = None;
         Some(outcome)
@@ -296,9 +339,10 @@ pub(crate) async fn update<T>(
             }
         }
     }
-    Err(StoreError::new(format!(
-        "the credential state of {code} kept changing during {ATTEMPTS} attempts"
-    )))
+    Err(StoreError::with_kind(
+        StoreErrorKind::Contention,
+        format!("the credential state of {code} kept changing during {ATTEMPTS} attempts"),
+    ))
 }
 
 #[cfg(test)]
@@ -306,6 +350,7 @@ mod tests {
     use super::*;
 
     const NOW: u64 = 1_800_000_000;
+    const LATER: u64 = NOW + 1800;
 
     fn issued() -> Credentials {
         let mut c = Credentials::default();
@@ -317,12 +362,21 @@ mod tests {
     fn a_temporary_password_signs_in_once_until_it_expires() {
         let mut c = issued();
         assert_eq!(c.pending_digest(NOW), Some("digest"));
-        assert!(c.clone().redeem("digest", NOW + 3600).is_none(), "expired");
-        assert!(c.clone().redeem("other", NOW).is_none());
-        assert_eq!(c.redeem("digest", NOW).as_deref(), Some("key"));
-        assert!(c.redeem("digest", NOW).is_none(), "once");
-        assert!(c.allows_restricted("key"));
-        assert!(!c.allows_restricted("another key"));
+        assert!(
+            c.clone()
+                .redeem("digest", NOW + 3600, LATER, None)
+                .is_none(),
+            "expired"
+        );
+        assert!(c.clone().redeem("other", NOW, LATER, None).is_none());
+        assert_eq!(c.redeem("digest", NOW, LATER, None).as_deref(), Some("key"));
+        assert!(c.redeem("digest", NOW, LATER, None).is_none(), "once");
+        assert!(c.allows_restricted("key", NOW));
+        assert!(!c.allows_restricted("another key", NOW));
+        assert!(
+            !c.allows_restricted("key", LATER),
+            "the restricted session ends"
+        );
     }
 
     #[test]
@@ -337,38 +391,65 @@ mod tests {
     #[test]
     fn cancelling_a_used_password_ends_its_restricted_sessions_even_after_expiry() {
         let mut c = issued();
-        c.redeem("digest", NOW);
+        c.redeem("digest", NOW, LATER, None);
         assert_eq!(c.cancel("key", NOW + 7200), Some(Cancellation::Used));
-        assert!(!c.allows_restricted("key"));
+        assert!(!c.allows_restricted("key", NOW));
     }
 
     #[test]
     fn cancelling_after_a_password_was_chosen_brings_the_previous_one_back() {
         let mut c = Credentials::default();
-        c.choose(Some("dir"), "first", None);
+        c.choose(Some("dir"), "first", None, 0);
         let epoch = c.epoch();
         c.issue_temporary("digest", NOW + 3600, "key");
-        let key = c.redeem("digest", NOW).unwrap();
-        c.choose(Some("dir"), "intruder", Some(&key));
+        let key = c.redeem("digest", NOW, LATER, Some("dir")).unwrap();
+        c.choose(Some("dir"), "intruder", Some(&key), LATER);
+        // Neither a newer request nor signing everyone out erases the undo.
+        c.issue_temporary("digest 2", NOW + 3600, "key 2");
+        c.move_epoch();
         assert_eq!(c.password_hash(Some("dir")), Some("intruder"));
         assert_eq!(c.cancel("key", NOW), Some(Cancellation::Undone));
         assert_eq!(c.password_hash(Some("dir")), Some("first"));
         assert!(c.epoch() > epoch + 1, "every session ends");
+        assert_eq!(c.cancel("key", NOW), None, "once");
+    }
+
+    #[test]
+    fn an_undo_is_refused_once_the_chosen_password_was_replaced_or_its_time_passed() {
+        let mut c = issued();
+        let key = c.redeem("digest", NOW, LATER, None).unwrap();
+        c.choose(None, "chosen", Some(&key), LATER);
+        let mut late = c.clone();
+        assert_eq!(late.cancel("key", LATER), None);
+        c.choose(None, "chosen again by the owner", None, 0);
+        assert_eq!(c.cancel("key", NOW), None);
+    }
+
+    #[test]
+    fn recovering_by_email_drops_a_chosen_password_the_directory_replaced() {
+        let mut c = Credentials::default();
+        c.choose(Some("operator-1"), "chosen", None, 0);
+        c.issue_temporary("digest", NOW + 3600, "key");
+        let epoch = c.epoch();
+        let key = c.redeem("digest", NOW, LATER, Some("operator-2")).unwrap();
+        assert!(!c.is_superseded(Some("operator-2")));
+        assert!(c.epoch() > epoch);
+        assert!(c.allows_restricted(&key, NOW));
     }
 
     #[test]
     fn a_sign_in_with_the_own_password_ends_restricted_sessions() {
         let mut c = issued();
-        c.redeem("digest", NOW);
+        c.redeem("digest", NOW, LATER, None);
         assert!(c.signed_in(None));
-        assert!(!c.allows_restricted("key"));
+        assert!(!c.allows_restricted("key", NOW));
         assert!(!c.signed_in(None), "nothing more to change");
     }
 
     #[test]
     fn a_new_directory_hash_wins_over_an_older_runtime_one() {
         let mut c = Credentials::default();
-        c.choose(Some("operator-1"), "chosen", None);
+        c.choose(Some("operator-1"), "chosen", None, 0);
         assert_eq!(c.password_hash(Some("operator-1")), Some("chosen"));
         assert!(!c.is_superseded(Some("operator-1")));
         assert_eq!(c.password_hash(Some("operator-2")), Some("operator-2"));
@@ -385,9 +466,9 @@ mod tests {
         c.move_epoch();
         assert!(c.pending_digest(NOW).is_none());
         let mut c = issued();
-        c.redeem("digest", NOW);
+        c.redeem("digest", NOW, LATER, None);
         c.set_disabled(true);
-        assert!(!c.allows_restricted("key"));
+        assert!(!c.allows_restricted("key", NOW));
     }
 
     #[test]
@@ -401,7 +482,8 @@ mod tests {
     #[test]
     fn the_state_round_trips_through_json() {
         let mut c = issued();
-        c.choose(Some("dir"), "h", None);
+        let key = c.redeem("digest", NOW, LATER, None).unwrap();
+        c.choose(Some("dir"), "h", Some(&key), LATER);
         c.issue_temporary("d2", NOW, "k2");
         let text = serde_json::to_string(&c).unwrap();
         assert_eq!(serde_json::from_str::<Credentials>(&text).unwrap(), c);

@@ -60,7 +60,7 @@ impl State {
 
 fn parse(id: &str) -> Result<u64, StoreError> {
     id.parse()
-        .map_err(|_| StoreError(format!("unknown letter id {id:?}")))
+        .map_err(|_| StoreError::new(format!("unknown letter id {id:?}")))
 }
 
 #[async_trait]

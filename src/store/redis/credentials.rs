@@ -2,7 +2,7 @@ use async_trait::async_trait;
 
 use super::scripts::SAVE_CREDENTIALS;
 use super::{unavailable, RedisStore};
-use crate::error::StoreError;
+use crate::error::{StoreError, StoreErrorKind};
 use crate::identity::UserCode;
 use crate::store::{CredentialStore, Credentials, Versioned};
 
@@ -23,7 +23,10 @@ pub(super) fn decode(
     let value = match state {
         None => Credentials::default(),
         Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            StoreError::new(format!("redis: unreadable credential state of {code}: {e}"))
+            StoreError::with_kind(
+                StoreErrorKind::Corrupt,
+                format!("redis: unreadable credential state of {code}: {e}"),
+            )
         })?,
     };
     Ok(Versioned {

@@ -62,7 +62,7 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisFuture, Value};
 
-use crate::error::StoreError;
+use crate::error::{StoreError, StoreErrorKind};
 
 /// How long to wait for a connection or an answer before failing closed.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -230,5 +230,13 @@ impl crate::store::Store for RedisStore {
 
 /// Redis errors become store errors (and so `503`), with the reason for the log.
 fn unavailable(error: redis::RedisError) -> StoreError {
-    StoreError(format!("redis: {error}"))
+    let kind = if error.is_timeout() {
+        StoreErrorKind::Timeout
+    } else if error.is_io_error() || error.is_connection_dropped() || error.is_connection_refusal()
+    {
+        StoreErrorKind::Unavailable
+    } else {
+        StoreErrorKind::Other
+    };
+    StoreError::with_kind(kind, error)
 }
