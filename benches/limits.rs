@@ -1,37 +1,56 @@
-//! The cost of one rate-limit check, in process: what every sign-in and credential request
-//! pays per limit before anything else happens.
+//! The cost of one rate-limit check through the in-process store: what every sign-in and
+//! credential request pays per limit before anything else happens.
 //!
 //! `cargo bench --bench limits`
 
-use std::net::IpAddr;
-
 use criterion::{criterion_group, criterion_main, Criterion};
-use guichet::limit::{KeyedLimiter, Rate};
+use guichet::limit::{Limit, Rate};
+use guichet::store::memory::MemoryStore;
+use guichet::store::{RateLimitStore, ThrottleStore};
 
-fn limiter_check(c: &mut Criterion) {
-    let mut group = c.benchmark_group("limiter_check");
+fn check(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let store = MemoryStore::new();
+    let mut group = c.benchmark_group("limit_check");
     // A generous rate, so the measured path is the usual "admitted" one.
-    let per_ip: KeyedLimiter<IpAddr> = KeyedLimiter::new(Rate::per_second(1_000_000_000));
-    let ip: IpAddr = "192.0.2.7".parse().expect("an address");
+    let generous = Rate::per_second(1_000_000_000);
     group.bench_function("per_ip_admitted", |b| {
-        b.iter(|| per_ip.check(std::hint::black_box(&ip)))
+        b.iter(|| {
+            runtime.block_on(store.check(
+                Limit::SignInPerIp,
+                std::hint::black_box("192.0.2.7"),
+                generous,
+            ))
+        })
     });
 
-    let per_code: KeyedLimiter<String> = KeyedLimiter::new(Rate::per_hour(3));
-    let code = String::from("ACME-0042");
+    let three = Rate::per_hour(3);
     for _ in 0..3 {
-        let _ = per_code.check(&code);
+        let _ = runtime.block_on(store.check(Limit::RequestPerUserCode, "ACME-0042", three));
     }
     group.bench_function("per_code_refused", |b| {
-        b.iter(|| per_code.check(std::hint::black_box(&code)))
+        b.iter(|| {
+            runtime.block_on(store.check(
+                Limit::RequestPerUserCode,
+                std::hint::black_box("ACME-0042"),
+                three,
+            ))
+        })
     });
 
-    let spread: KeyedLimiter<u32> = KeyedLimiter::new(Rate::per_hour(100));
     let mut key = 0u32;
-    group.bench_function("per_key_10k_keys", |b| {
+    let keys: Vec<String> = (0..10_000).map(|k| format!("ACME-{k:05}")).collect();
+    let hundred = Rate::per_hour(100);
+    group.bench_function("throttle_reserve_10k_keys", |b| {
         b.iter(|| {
             key = (key + 1) % 10_000;
-            spread.check(std::hint::black_box(&key))
+            runtime.block_on(store.reserve(
+                Limit::SignInPerUserCode,
+                std::hint::black_box(&keys[key as usize]),
+                hundred,
+            ))
         })
     });
     group.finish();
@@ -40,6 +59,6 @@ fn limiter_check(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(std::time::Duration::from_secs(2)).warm_up_time(std::time::Duration::from_millis(500));
-    targets = limiter_check
+    targets = check
 }
 criterion_main!(benches);

@@ -20,7 +20,8 @@ use hyper_util::service::TowerToHyperService;
 use tower::{service_fn, BoxError, Layer, ServiceBuilder, ServiceExt};
 
 use guichet::limit::PeerAddr;
-use guichet::store::memory::AccountsFile;
+use guichet::mail::Outbox;
+use guichet::store::memory::{AccountsFile, MemoryStore};
 use guichet::{Guichet, Identity, RequireAuth};
 
 type Body = http_body_util::combinators::BoxBody<Bytes, BoxError>;
@@ -44,10 +45,15 @@ where
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = guichet::Config::default();
     config.cookies.secure = false; // plain http on loopback
+    config.mail.from = "Guichet <no-reply@localhost>".into();
+    config.mail.customer_service_phone = "1 800 555-0199 (demo)".into();
+    config.mail.customer_service_hours = "8 h à 17 h".into();
     let guichet = Guichet::builder()
         .base_url("http://127.0.0.1:3001")
         .config(config)
+        .store(MemoryStore::new())
         .directory(AccountsFile::demo())
+        .mailer(Outbox::new("outbox")?)
         .build()?;
 
     // A protected handler: RequireAuth puts the Identity in the request extensions.

@@ -543,13 +543,7 @@ async fn bytes_per_session(count: usize) -> Result<f64> {
     let before = live_bytes();
     let store = MemoryStore::new();
     for i in 0..count {
-        let record = SessionRecord {
-            user_code: codes[i % codes.len()].clone(),
-            epoch: 0,
-            created_at: now,
-            last_seen: now,
-            restricted: None,
-        };
+        let record = SessionRecord::new(codes[i % codes.len()].clone(), 0, now);
         let mut key = [0u8; 32];
         key[..8].copy_from_slice(&(i as u64).to_le_bytes());
         let created =

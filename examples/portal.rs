@@ -131,6 +131,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let guarded = get(service_page).layer(RequireService::new(service));
         app = app
             .route(&format!("/services/{service}"), guarded.clone())
+            .route(&format!("/services/{service}/"), guarded.clone())
             .route(&format!("/services/{service}/{{*rest}}"), guarded);
     }
     let app = app

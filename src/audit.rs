@@ -103,6 +103,7 @@ pub enum AuditEvent {
 
 /// Why a sign-in failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum FailureReason {
     /// No account has this user code.
     UnknownCode,
@@ -119,6 +120,7 @@ pub enum FailureReason {
 
 /// Which limit refused a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ThrottleLimit {
     /// Too many failures (sign-in) or requests (credential requests) for this user code.
     UserCode,
@@ -130,6 +132,7 @@ pub enum ThrottleLimit {
 
 /// Why a credential request sent no credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WithheldReason {
     /// No account has this code.
     UnknownCode,
@@ -176,6 +179,7 @@ impl Cancellation {
 
 /// Why a session died.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExpiryReason {
     /// Unused for longer than the idle timeout.
     Idle,

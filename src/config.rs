@@ -25,6 +25,7 @@ use crate::pages::Language;
 /// Everything guichet lets an application tune. `Config::default()` is the safe choice.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Config {
     /// Where the flows are mounted. Default `/auth`.
     pub prefix: String,
@@ -76,6 +77,7 @@ impl Default for Config {
 /// The built-in pages.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PagesConfig {
     /// The language of pages and letters when the client states none of ours in
     /// `Accept-Language`. Default `fr`, the portal's language.
@@ -85,6 +87,7 @@ pub struct PagesConfig {
 /// Session cookie attributes. The cookie is always `HttpOnly`, `SameSite=Lax` and `Path=/`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CookieConfig {
     /// `Secure` and the `__Host-guichet` name. Turn off only for plain-http local use, where the
     /// cookie is then named `guichet`.
@@ -112,6 +115,7 @@ impl CookieConfig {
 /// Session lifetimes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SessionConfig {
     /// A session unused this long ends. Default 30 minutes.
     #[serde(with = "humantime_serde")]
@@ -141,6 +145,7 @@ impl SessionConfig {
 /// Password hashing (argon2id) and limits.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct PasswordConfig {
     /// Argon2 memory cost in KiB. Default 19456 (19 MiB, OWASP).
     pub memory_kib: u32,
@@ -184,6 +189,7 @@ impl PasswordConfig {
 /// How user codes are normalised.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct UserCodeConfig {
     /// Case-insensitive (default) or case-sensitive.
     pub case: CasePolicy,
@@ -192,6 +198,7 @@ pub struct UserCodeConfig {
 /// Sign-in throttling. Unknown codes are throttled exactly like known ones.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SignInConfig {
     /// Sign-in attempts allowed per user code, as a burst that refills at this rate. Each
     /// attempt is counted before the password is checked, and a success clears the count, so
@@ -219,6 +226,7 @@ impl Default for SignInConfig {
 /// "Email me my password". Every limit applies to unknown user codes exactly as to known ones.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct CredentialRequestConfig {
     /// How long a temporary password works. Default 1 hour; at most 24 hours.
     #[serde(with = "humantime_serde")]
@@ -249,6 +257,7 @@ impl Default for CredentialRequestConfig {
 /// What to do when a temporary password would go to a shared inbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum SharedInboxPolicy {
     /// Send a notice without any credential, telling the person to call customer service. Default.
     #[default]
@@ -261,6 +270,7 @@ pub enum SharedInboxPolicy {
 /// role address (the local part, before any `+tag`, is in `role_addresses`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SharedInboxConfig {
     /// Notice (default) or withhold.
     pub policy: SharedInboxPolicy,
@@ -337,6 +347,7 @@ impl Default for SharedInboxConfig {
 /// Outgoing mail.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct MailConfig {
     /// The portal's public address, e.g. `https://portal.example`. Links in emails are built
     /// from it, never from a request's `Host` header. Required.

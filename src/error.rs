@@ -83,6 +83,7 @@ impl std::error::Error for StoreError {
 
 /// The configuration was refused when the [`Guichet`](crate::Guichet) was built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A value is out of its allowed range or inconsistent with another.
     #[error("invalid configuration `{field}`: {reason}")]
@@ -116,6 +117,7 @@ impl ConfigError {
 /// Every refusal guichet produces goes through this enum, so the status code of each case is
 /// decided in [`Refusal::status`] and nowhere else.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Refusal {
     /// A required form or JSON field is absent or empty.
     #[error("missing field `{0}`")]

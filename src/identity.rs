@@ -16,6 +16,7 @@ use unicode_normalization::UnicodeNormalization;
 /// How user codes compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum CasePolicy {
     /// `acme-0042` and `ACME-0042` are the same code (stored upper-case). The default.
     #[default]
@@ -26,6 +27,7 @@ pub enum CasePolicy {
 
 /// Why a typed user code was refused before any lookup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum UserCodeError {
     /// Nothing left after trimming.
     #[error("the user code is empty")]
@@ -95,6 +97,12 @@ impl UserCode {
         Ok(Self(Arc::from(code)))
     }
 
+    /// A code as a directory stores it, already normalised (for example read back from your
+    /// database): checked, but its letter case is kept, whatever the [`CasePolicy`].
+    pub fn from_stored(stored: &str) -> Result<Self, UserCodeError> {
+        Self::parse(stored, CasePolicy::Sensitive)
+    }
+
     /// The normalised code.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -106,7 +114,7 @@ impl UserCode {
 impl<'de> Deserialize<'de> for UserCode {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::parse(&raw, CasePolicy::Sensitive).map_err(serde::de::Error::custom)
+        Self::from_stored(&raw).map_err(serde::de::Error::custom)
     }
 }
 
@@ -260,6 +268,7 @@ impl fmt::Display for ServiceName {
 /// Whether an account may sign in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum AccountStatus {
     /// The account may sign in.
     #[default]
@@ -270,6 +279,7 @@ pub enum AccountStatus {
 
 /// One person's record in the [`Directory`](crate::store::Directory).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Account {
     /// The login identifier, normalised.
     pub code: UserCode,
@@ -290,8 +300,68 @@ pub struct Account {
     pub shared_inbox: bool,
 }
 
+impl Account {
+    /// An active account of `client` with no address, no service and no password yet; add
+    /// what it has with the `with_*` methods. (Fields stay readable; building through here is
+    /// what keeps a directory written outside this crate compiling when fields are added.)
+    ///
+    /// ```
+    /// use guichet::{Account, Email, UserCode};
+    ///
+    /// let account = Account::new(UserCode::from_stored("ACME-0042")?, "Marie Tremblay", "acme")
+    ///     .with_email(Email::parse("marie@acme.example")?)
+    ///     .with_services(["collection", "orders"])
+    ///     .with_password_hash("$argon2id$v=19$m=19456,t=2,p=1$...");
+    /// assert!(account.email.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new(code: UserCode, name: impl Into<String>, client: impl Into<String>) -> Self {
+        Self {
+            code,
+            name: name.into(),
+            email: None,
+            client: client.into(),
+            services: Vec::new(),
+            password_hash: None,
+            status: AccountStatus::Active,
+            shared_inbox: false,
+        }
+    }
+
+    /// Where credentials are mailed.
+    pub fn with_email(mut self, email: Email) -> Self {
+        self.email = Some(email);
+        self
+    }
+
+    /// The services this person may use.
+    pub fn with_services<S: AsRef<str>>(mut self, services: impl IntoIterator<Item = S>) -> Self {
+        self.services = services.into_iter().map(ServiceName::new).collect();
+        self
+    }
+
+    /// The argon2 PHC string of the password, as stored.
+    pub fn with_password_hash(mut self, hash: impl Into<String>) -> Self {
+        self.password_hash = Some(hash.into());
+        self
+    }
+
+    /// Active or disabled.
+    pub fn with_status(mut self, status: AccountStatus) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The operator flagged the address as read by several people.
+    pub fn with_shared_inbox(mut self, shared: bool) -> Self {
+        self.shared_inbox = shared;
+        self
+    }
+}
+
 /// A customer organisation (dossier-client).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Client {
     /// Short identifier, e.g. `acme`.
     pub id: String,
@@ -301,6 +371,24 @@ pub struct Client {
     pub contact: UserCode,
     /// The services the client subscribes to.
     pub services: Vec<ServiceName>,
+}
+
+impl Client {
+    /// A client whose contact person is `contact`, with no service yet.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, contact: UserCode) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            contact,
+            services: Vec::new(),
+        }
+    }
+
+    /// The services the client subscribes to.
+    pub fn with_services<S: AsRef<str>>(mut self, services: impl IntoIterator<Item = S>) -> Self {
+        self.services = services.into_iter().map(ServiceName::new).collect();
+        self
+    }
 }
 
 /// The signed-in person, as handlers see it: put in the request extensions by the guards and

@@ -15,6 +15,7 @@ use crate::store::Directory;
 
 /// Which rule found the address shared.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SharedInboxRule {
     /// An operator flagged the account (`shared_inbox = true`).
     OperatorFlag,
@@ -31,7 +32,7 @@ pub enum SharedInboxRule {
 }
 
 /// Whether `email`, the stored address of `account`, is a shared inbox.
-pub async fn detect(
+pub(crate) async fn detect(
     account: &Account,
     email: &Email,
     directory: &dyn Directory,

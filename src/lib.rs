@@ -63,8 +63,9 @@
 //! What guichet does not do (yet): multi-factor authentication, password-reset by email
 //! (the "email me my password" flow comes next), several processes sharing state (Redis stores).
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
-#![deny(missing_docs)]
+#![deny(missing_docs, unreachable_pub)]
 
 pub mod audit;
 mod builder;

@@ -47,7 +47,7 @@ fn letter(message: &smtp::Received) -> Letter {
     let text = message.text();
     let password = text
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-        .find(|word| word.len() == 24 && guichet::password::temporary::canonical(word).is_some())
+        .find(|word| word.len() == 24 && is_temporary_password(word))
         .expect("the message carries a temporary password")
         .to_owned();
     let from = text.find("token=").expect("a cancel link") + "token=".len();
@@ -106,10 +106,8 @@ async fn sign_in_after_request(portal: &Portal, asked: &str) -> Duration {
 async fn a_sign_in_right_after_a_password_request_takes_as_long_whatever_code_was_asked_for() {
     let smtp = SmtpServer::start().await;
     let portal = portal(&smtp, |config| {
-        config.passwords = PasswordConfig {
-            hashing_threads: Some(1),
-            ..PasswordConfig::default()
-        };
+        config.passwords = PasswordConfig::default();
+        config.passwords.hashing_threads = Some(1);
         let many = Rate::per_hour(10_000);
         config.credential_requests.per_user_code = many;
         config.credential_requests.per_email = many;
@@ -676,10 +674,8 @@ async fn a_sign_in_in_flight_does_not_survive_the_undo() {
     let smtp = SmtpServer::start().await;
     let portal = Arc::new(
         portal(&smtp, |config| {
-            config.passwords = PasswordConfig {
-                hashing_threads: Some(1),
-                ..PasswordConfig::default()
-            };
+            config.passwords = PasswordConfig::default();
+            config.passwords.hashing_threads = Some(1);
         })
         .await,
     );

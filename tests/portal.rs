@@ -264,6 +264,7 @@ async fn the_portal_example_signs_people_in_and_guards_its_services() {
     // Her services.
     for path in [
         "/services/collection",
+        "/services/collection/",
         "/services/collection/x",
         "/services/orders/2026/03",
     ] {
@@ -279,7 +280,11 @@ async fn the_portal_example_signs_people_in_and_guards_its_services() {
         .send()
         .await;
     assert_eq!(reply.status, StatusCode::OK);
-    for path in ["/services/orders", "/services/orders/x"] {
+    for path in [
+        "/services/orders",
+        "/services/orders/",
+        "/services/orders/x",
+    ] {
         let reply = remote.get(path).accept_json().session(&luc).send().await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
     }

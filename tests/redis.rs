@@ -239,11 +239,11 @@ async fn a_letter_accepted_by_a_replica_that_died_is_delivered_by_another() {
     let smtp = smtp::SmtpServer::start().await;
     // The replica that accepted the request died before delivering: its letter waits in Redis.
     let crashed = store(&server.url(), &prefix).await;
-    let letter = Letter {
-        kind: LetterKind::TemporaryPassword,
-        user_code: guichet::UserCode::parse(MARIE, CasePolicy::Insensitive).unwrap(),
-        language: Language::Fr,
-    };
+    let letter = Letter::new(
+        LetterKind::TemporaryPassword,
+        guichet::UserCode::parse(MARIE, CasePolicy::Insensitive).unwrap(),
+        Language::Fr,
+    );
     assert!(crashed.push(&letter, 100).await.unwrap());
 
     let url = smtp.url();

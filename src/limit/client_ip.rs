@@ -13,6 +13,7 @@ pub struct PeerAddr(pub SocketAddr);
 /// untouched, so reading both would let a client choose its address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum ProxyHeader {
     /// `X-Forwarded-For: client, proxy1, ...` (nginx, most load balancers). The default.
     #[default]
@@ -27,14 +28,19 @@ pub enum ProxyHeader {
 /// from the right, skipping trusted proxies, and the first untrusted hop is the client (hops
 /// further left were written by the client and prove nothing). An unreadable hop where the
 /// client should be gives the proxy's own address, never a guess. A request whose peer is
-/// unknown is keyed as `0.0.0.0`, so it is still limited.
-pub fn client_ip(
+/// unknown is keyed as `0.0.0.0`, so it is still limited (all such requests share one
+/// allowance; a warning says so once).
+pub(crate) fn client_ip(
     extensions: &http::Extensions,
     headers: &HeaderMap,
     trusted: &[IpNet],
     header: ProxyHeader,
 ) -> IpAddr {
     let Some(peer) = peer_ip(extensions) else {
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            tracing::warn!(target: "guichet", "requests carry no client address (axum: serve with `into_make_service_with_connect_info::<SocketAddr>()`; hyper: insert `guichet::limit::PeerAddr`): every per-IP limit now shares one bucket");
+        });
         return IpAddr::V4(Ipv4Addr::UNSPECIFIED);
     };
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
@@ -56,7 +62,7 @@ pub fn client_ip(
 /// an IPv4-mapped IPv6 address), an IPv6 address by its /64 network. A /64 is the smallest block
 /// a network usually hands one customer, so keying by the whole address would let one client
 /// rotate through 2^64 addresses and escape every per-address limit.
-pub fn limit_key(ip: IpAddr) -> String {
+pub(crate) fn limit_key(ip: IpAddr) -> String {
     match ip {
         IpAddr::V4(v4) => v4.to_string(),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

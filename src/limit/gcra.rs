@@ -16,7 +16,7 @@ use super::Rate;
 /// How long until the key may try again, or `None` when an allowance is left.
 ///
 /// `tat` and `now` are in any common unit of time since a fixed origin.
-pub fn peek(tat: Option<Duration>, now: Duration, rate: Rate) -> Option<Duration> {
+pub(crate) fn peek(tat: Option<Duration>, now: Duration, rate: Rate) -> Option<Duration> {
     let tat = tat?;
     let tolerance = rate.interval() * (rate.count() - 1);
     let ahead = tat.checked_sub(now)?;
@@ -24,7 +24,7 @@ pub fn peek(tat: Option<Duration>, now: Duration, rate: Rate) -> Option<Duration
 }
 
 /// The new TAT after spending one allowance.
-pub fn spend(tat: Option<Duration>, now: Duration, rate: Rate) -> Duration {
+pub(crate) fn spend(tat: Option<Duration>, now: Duration, rate: Rate) -> Duration {
     tat.map_or(now, |tat| tat.max(now)) + rate.interval()
 }
 

@@ -12,7 +12,7 @@ use super::Rate;
 ///
 /// Keys whose allowance is full again are forgotten on a timer-free schedule (every few
 /// thousand checks), so a scan of addresses or codes cannot grow memory without bound.
-pub struct KeyedLimiter<K: Hash + Eq + Clone> {
+pub(crate) struct KeyedLimiter<K: Hash + Eq + Clone> {
     limiter: Arc<DefaultKeyedRateLimiter<K>>,
     checks: Arc<std::sync::atomic::AtomicU32>,
 }
@@ -28,7 +28,7 @@ impl<K: Hash + Eq + Clone> Clone for KeyedLimiter<K> {
 
 impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     /// A limiter admitting `rate` per key.
-    pub fn new(rate: Rate) -> Self {
+    pub(crate) fn new(rate: Rate) -> Self {
         Self {
             limiter: Arc::new(RateLimiter::keyed(rate.quota())),
             checks: Arc::default(),
@@ -36,7 +36,7 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     }
 
     /// Spends one allowance of `key`, or says how long to wait.
-    pub fn check(&self, key: &K) -> Result<(), Duration> {
+    pub(crate) fn check(&self, key: &K) -> Result<(), Duration> {
         use std::sync::atomic::Ordering;
         if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
             self.limiter.retain_recent();

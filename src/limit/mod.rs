@@ -2,21 +2,23 @@
 //!
 //! * [`Rate`]: how limits are spelt, so they read right (`Rate::per_hour(10)`: ten, refilled over
 //!   an hour; never "one every n seconds" in disguise).
-//! * [`gcra`]: the generic cell rate algorithm, written once, used by the stores that keep
-//!   per-user-code failure counts (those must be clearable on success and shared between
-//!   processes, which governor's in-process state is not).
-//! * [`KeyedLimiter`]: allowances per key (client IP, user code, address, or one global key),
-//!   in process, with governor.
-//! * [`client_ip`]: which address is the client's, believing proxy headers only from trusted
-//!   proxies.
+//! * [`Limit`]: the limits guichet applies, each with its configured rate
+//!   ([`Config::rate`](crate::Config::rate)).
+//! * The generic cell rate algorithm (GCRA), written once (`gcra.rs`) for the throttles that
+//!   a success clears, and done by governor for the in-process rate limits; Redis and SQL
+//!   stores run the same algorithm where the state lives.
+//! * Which address is the client's (`client_ip.rs`): the TCP peer ([`PeerAddr`] for plain
+//!   hyper), and proxy headers ([`ProxyHeader`]) only from trusted proxies. Per-address limits
+//!   key IPv6 clients by their /64 network.
 
 mod client_ip;
-pub mod gcra;
+pub(crate) mod gcra;
 mod keyed;
 mod rate;
 
 /// The limits guichet applies; stores key their counters by it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Limit {
     /// Sign-in attempts per client IP.
     SignInPerIp,
@@ -55,14 +57,15 @@ impl Limit {
     }
 }
 
-pub use client_ip::{client_ip, limit_key, PeerAddr, ProxyHeader};
-pub use keyed::KeyedLimiter;
+pub(crate) use client_ip::{client_ip, limit_key};
+pub use client_ip::{PeerAddr, ProxyHeader};
+pub(crate) use keyed::KeyedLimiter;
 pub use rate::{Rate, RateError};
 
 use std::time::Duration;
 
 /// `Retry-After` seconds: rounded up, never 0 (a client told "retry after 0" retries at once).
-pub fn retry_after_secs(wait: Duration) -> u64 {
+pub(crate) fn retry_after_secs(wait: Duration) -> u64 {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     secs.max(1)
 }

@@ -19,7 +19,7 @@ mod outbox;
 pub(crate) mod postman;
 #[cfg(feature = "smtp")]
 mod smtp;
-pub mod templates;
+pub(crate) mod templates;
 
 pub use letter::{Letter, LetterKind};
 pub use outbox::Outbox;
@@ -31,6 +31,7 @@ use lettre::Message;
 
 /// Why a message was not delivered.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MailError {
     /// Worth retrying: the server is unreachable, busy, or answered `4xx`.
     #[error("transient delivery failure: {0}")]

@@ -13,27 +13,27 @@ use crate::pages::{escape, Language};
 /// A message could not be built (an address in the configuration or the directory is unusable).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build the email: {0}")]
-pub struct TemplateError(String);
+pub(crate) struct TemplateError(String);
 
 /// What the temporary-password email says.
 #[derive(Debug)]
-pub struct TemporaryPasswordEmail<'a> {
+pub(crate) struct TemporaryPasswordEmail<'a> {
     /// Whose.
-    pub account: &'a Account,
+    pub(crate) account: &'a Account,
     /// The stored address it goes to.
-    pub to: &'a Email,
+    pub(crate) to: &'a Email,
     /// The temporary password, as generated (grouped).
-    pub password: &'a str,
+    pub(crate) password: &'a str,
     /// When it stops working, unix seconds.
-    pub expires_at: u64,
+    pub(crate) expires_at: u64,
     /// The "this wasn't me" link.
-    pub cancel_url: &'a str,
+    pub(crate) cancel_url: &'a str,
     /// The language.
-    pub language: Language,
+    pub(crate) language: Language,
 }
 
 /// The temporary-password email.
-pub fn temporary_password(
+pub(crate) fn temporary_password(
     config: &MailConfig,
     mail: &TemporaryPasswordEmail<'_>,
 ) -> Result<Message, TemplateError> {
@@ -74,7 +74,7 @@ pub fn temporary_password(
 }
 
 /// The notice sent instead of a credential when the address is a shared inbox.
-pub fn shared_inbox_notice(
+pub(crate) fn shared_inbox_notice(
     config: &MailConfig,
     account: &Account,
     to: &Email,

@@ -14,7 +14,7 @@
 //! * **As typed.** A password is NFKC-normalised (NIST SP 800-63B) and never trimmed; it is
 //!   refused above `max_bytes` before any Unicode or hashing work.
 
-pub mod temporary;
+pub(crate) mod temporary;
 
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -33,6 +33,7 @@ pub struct Password(String);
 
 /// Why a typed password was refused before hashing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PasswordError {
     /// Empty.
     #[error("the password is empty")]
@@ -77,6 +78,7 @@ impl std::fmt::Debug for Password {
 
 /// The outcome of a verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verification {
     /// The password matches. `needs_rehash` says the stored hash uses other parameters than the
     /// configured ones and should be replaced.
@@ -90,6 +92,7 @@ pub enum Verification {
 
 /// Hashing could not be done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HashingError {
     /// Too many sign-ins are already waiting for a hashing thread.
     #[error("too many password checks waiting")]

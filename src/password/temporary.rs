@@ -27,7 +27,7 @@ const LENGTH: usize = 20;
 const GROUP: usize = 4;
 
 /// A freshly generated temporary password, as it is written in the email (`7KQM-3XTA-...`).
-pub fn generate() -> String {
+pub(crate) fn generate() -> String {
     let mut out = String::with_capacity(LENGTH + LENGTH / GROUP);
     let mut produced = 0;
     while produced < LENGTH {
@@ -48,7 +48,7 @@ pub fn generate() -> String {
 
 /// The canonical form (20 capitals, no separators) if `typed` has the shape of a temporary
 /// password, whatever its case, spaces and dashes; `None` for anything else.
-pub fn canonical(typed: &str) -> Option<String> {
+pub(crate) fn canonical(typed: &str) -> Option<String> {
     let mut out = String::with_capacity(LENGTH);
     for c in typed.chars() {
         match c {

@@ -5,6 +5,7 @@ use crate::identity::UserCode;
 /// What a store keeps for one session: small on purpose (about 100 bytes in memory), no
 /// profile data (that is read from the directory, so a change there is seen at once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SessionRecord {
     /// Whose session.
     #[serde(rename = "u")]
@@ -23,4 +24,17 @@ pub struct SessionRecord {
     /// sign-in with the account's own password, can end it.
     #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
     pub restricted: Option<std::sync::Arc<str>>,
+}
+
+impl SessionRecord {
+    /// A normal session of `user_code`, opened at `at` (unix seconds) under `epoch`.
+    pub fn new(user_code: UserCode, epoch: u64, at: u64) -> Self {
+        Self {
+            user_code,
+            epoch,
+            created_at: at,
+            last_seen: at,
+            restricted: None,
+        }
+    }
 }

@@ -28,33 +28,53 @@ pub mod redis;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
+// Everything a store implementation names, in one place: `use guichet::store::*;`.
+/// The attribute the store traits are written with, re-exported so that a store needs no
+/// `async-trait` dependency of its own: `#[guichet::store::async_trait]`.
+pub use async_trait::async_trait;
 
-use crate::error::StoreError;
-use crate::identity::{Account, Email, UserCode};
-use crate::limit::{Limit, Rate};
-use crate::mail::Letter;
-use crate::session::{SessionKey, SessionRecord};
+pub use crate::error::{StoreError, StoreErrorKind};
+pub use crate::identity::{Account, AccountStatus, Client, Email, ServiceName, UserCode};
+pub use crate::limit::{Limit, Rate};
+pub use crate::mail::{Letter, LetterKind};
+pub use crate::session::{SessionKey, SessionRecord};
 
 pub(crate) use credentials::{update, Change};
 pub use credentials::{Credentials, Versioned};
 
-/// The accounts guichet authenticates. Implement it over your own user database; the embedded
-/// default is [`AccountsFile`](memory::AccountsFile), loaded from the portal's TOML file.
+/// The accounts guichet authenticates. Implement it over your own user database; or let a
+/// store that keeps accounts be the directory too.
+///
+/// Over SQL: `accounts_with_email` compares mailboxes, not spellings (case, `+tags`, quoting
+/// and IDN forms differ between spellings of one mailbox), which SQL cannot compute; keep
+/// [`Email::normalised`] in a column of its own, written whenever the address is, and look it
+/// up there. A row whose stored address no longer parses is left out of the answer (and logged
+/// by you): it cannot receive mail, and it must not make the lookup fail for everyone else.
 ///
 /// ```
 /// use std::sync::Arc;
-/// use guichet::{Account, Email, StoreError, UserCode};
-/// use guichet::store::Directory;
+/// use guichet::store::{async_trait, Account, Directory, Email, StoreError, UserCode};
 ///
 /// struct MyUsers; // e.g. a database pool
 ///
-/// #[async_trait::async_trait]
+/// #[async_trait]
 /// impl Directory for MyUsers {
 ///     async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError> {
-///         Ok(None) // SELECT ... WHERE user_code = $1
+///         // SELECT name, email, client, services, password_hash FROM users WHERE code = $1
+///         let row = Some(("Marie Tremblay", "marie@acme.example", "acme"));
+///         Ok(row.map(|(name, email, client)| {
+///             let mut account = Account::new(code.clone(), name, client)
+///                 .with_services(["collection"]);
+///             if let Ok(email) = Email::parse(email) {
+///                 account = account.with_email(email);
+///             }
+///             Arc::new(account)
+///         }))
 ///     }
+///
 ///     async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError> {
+///         // SELECT ... FROM users WHERE email_normalised = $1, with email.normalised()
+///         let _ = email.normalised();
 ///         Ok(Vec::new())
 ///     }
 /// }
@@ -148,7 +168,9 @@ pub trait CredentialStore: Send + Sync + 'static {
 }
 
 /// A letter taken from a [`MailQueue`], reserved for the taker until its lease runs out.
+/// Stores make one with [`Claimed::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Claimed {
     /// The queue's id for it.
     pub id: String,
@@ -156,6 +178,17 @@ pub struct Claimed {
     pub letter: Letter,
     /// Failed attempts so far.
     pub attempts: u32,
+}
+
+impl Claimed {
+    /// A claimed letter: the queue's `id` for it, the letter, and its failed attempts so far.
+    pub fn new(id: impl Into<String>, letter: Letter, attempts: u32) -> Self {
+        Self {
+            id: id.into(),
+            letter,
+            attempts,
+        }
+    }
 }
 
 /// Letters waiting for delivery, with leases so that a crashed process loses nothing.

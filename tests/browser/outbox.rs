@@ -31,9 +31,12 @@ pub fn readable(raw: &[u8]) -> String {
 pub fn temporary_password(text: &str) -> Option<String> {
     text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .find(|word| {
-            word.len() == 24
-                && word.split('-').count() == 5
-                && guichet::password::temporary::canonical(word).is_some()
+            const ALPHABET: &str = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+            let groups: Vec<&str> = word.split('-').collect();
+            groups.len() == 5
+                && groups
+                    .iter()
+                    .all(|g| g.len() == 4 && g.chars().all(|c| ALPHABET.contains(c)))
         })
         .map(str::to_owned)
 }

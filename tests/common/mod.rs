@@ -151,6 +151,17 @@ pub async fn directory(config: &Config) -> AccountsFile {
     AccountsFile::from_toml(&toml, CasePolicy::Insensitive).expect("the test accounts are valid")
 }
 
+/// Whether `word` is a temporary password as the letters write it: five groups of four
+/// characters from its alphabet (digits 2-9 and capitals without I, L, O).
+pub fn is_temporary_password(word: &str) -> bool {
+    const ALPHABET: &str = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+    let groups: Vec<&str> = word.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .all(|g| g.len() == 4 && g.chars().all(|c| ALPHABET.contains(c)))
+}
+
 /// A normalised user code.
 pub fn code(typed: &str) -> UserCode {
     UserCode::parse(typed, CasePolicy::Insensitive).expect("a valid user code")
