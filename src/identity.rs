@@ -278,7 +278,7 @@ pub enum AccountStatus {
 }
 
 /// One person's record in the [`Directory`](crate::store::Directory).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Account {
     /// The login identifier, normalised.
@@ -360,7 +360,7 @@ impl Account {
 }
 
 /// A customer organisation (dossier-client).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Client {
     /// Short identifier, e.g. `acme`.

@@ -54,7 +54,9 @@ async fn two_instances_share_sessions_and_a_sign_out_on_one_ends_it_on_both() {
 }
 
 /// Two instances with client-side caching: the session is read from process memory after the
-/// first request, and a sign-out on the other instance still ends it at once.
+/// first request, and a sign-out on the other instance ends it as soon as Redis's invalidation
+/// reaches this one (pushed asynchronously: well under a millisecond on an idle machine; this
+/// test allows 200 ms on a loaded one).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_client_side_caching_a_sign_out_elsewhere_still_takes_effect_at_once() {
     let server = redis_server::shared();
@@ -76,9 +78,8 @@ async fn with_client_side_caching_a_sign_out_elsewhere_still_takes_effect_at_onc
         b.post("/auth/logout").session(&session).send().await.status,
         StatusCode::SEE_OTHER
     );
-    assert_eq!(
-        a.account_with(&session).await.status,
-        StatusCode::UNAUTHORIZED,
+    assert!(
+        refused_within(&a, &session, Duration::from_millis(200)).await,
         "A's cache was invalidated"
     );
 
@@ -87,11 +88,24 @@ async fn with_client_side_caching_a_sign_out_elsewhere_still_takes_effect_at_onc
         assert_eq!(a.account_with(&luc).await.status, StatusCode::OK);
     }
     b.guichet.sign_out_everywhere(&code(LUC)).await.unwrap();
-    assert_eq!(
-        a.account_with(&luc).await.status,
-        StatusCode::UNAUTHORIZED,
-        "the epoch moved everywhere at once"
+    assert!(
+        refused_within(&a, &luc, Duration::from_millis(200)).await,
+        "the epoch moved everywhere"
     );
+}
+
+/// Whether `portal` refuses `session` within `window`.
+async fn refused_within(portal: &Portal, session: &str, window: Duration) -> bool {
+    let deadline = std::time::Instant::now() + window;
+    loop {
+        if portal.account_with(session).await.status == StatusCode::UNAUTHORIZED {
+            return true;
+        }
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

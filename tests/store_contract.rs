@@ -28,6 +28,14 @@ mod memory {
         use super::*;
         guichet::store_contract!(mail_queue, MemoryStore::new());
     }
+    mod requests {
+        use super::*;
+        guichet::store_contract!(requests, MemoryStore::new());
+    }
+    mod accounts {
+        use super::*;
+        guichet::store_contract!(accounts, MemoryStore::new());
+    }
 }
 
 #[cfg(feature = "redis")]
@@ -62,6 +70,12 @@ mod redis {
     mod mail_queue {
         guichet::store_contract!(mail_queue, crate::redis_store().await);
     }
+    mod requests {
+        guichet::store_contract!(requests, crate::redis_store().await);
+    }
+    mod accounts {
+        guichet::store_contract!(accounts, crate::redis_store().await);
+    }
 }
 
 /// The whole contract against a three-master Redis Cluster, each check under its own prefix
@@ -85,6 +99,7 @@ async fn a_three_master_redis_cluster_passes_the_same_contract() {
     create_never_overwrites_an_existing_session(store().await).await;
     a_destroyed_session_is_gone_and_destroying_twice_is_fine(store().await).await;
     touch_records_the_use_but_never_resurrects(store().await).await;
+    sessions_of_lists_the_stored_sessions_of_one_account(store().await).await;
     an_unknown_account_has_the_default_state_at_version_zero(store().await).await;
     a_saved_state_loads_back_with_a_new_version(store().await).await;
     a_save_from_a_stale_version_is_refused(store().await).await;
@@ -96,4 +111,12 @@ async fn a_three_master_redis_cluster_passes_the_same_contract() {
     letters_come_out_in_order_and_once_each_while_leased(store().await).await;
     a_retried_letter_waits_and_counts_its_attempts(store().await).await;
     a_full_queue_refuses_instead_of_growing(store().await).await;
+    a_request_is_added_once_and_reads_back(store().await).await;
+    requests_are_listed_oldest_first_and_pending_unless_all(store().await).await;
+    a_request_is_decided_once(store().await).await;
+    an_account_put_reads_back_and_is_replaced_by_code(store().await).await;
+    creating_an_account_refuses_a_taken_code(store().await).await;
+    accounts_are_listed_by_code_in_pages_and_by_client(store().await).await;
+    accounts_with_one_mailbox_are_found_under_any_spelling(store().await).await;
+    clients_are_put_read_and_listed(store().await).await;
 }

@@ -24,14 +24,14 @@
 
 use std::time::Duration;
 
-use crate::identity::{CasePolicy, UserCode};
+use crate::identity::{Account, AccountStatus, CasePolicy, Client, Email, UserCode};
 use crate::limit::{Limit, Rate};
 use crate::mail::{Letter, LetterKind};
 use crate::pages::Language;
 use crate::session::{unix_now, SessionId, SessionRecord};
 use crate::store::{
-    self, Change, CredentialStore, Credentials, MailQueue, RateLimitStore, SessionStore,
-    ThrottleStore, Versioned,
+    self, AccountStore, Change, CodeRequest, CredentialStore, Credentials, MailQueue, NewPerson,
+    RateLimitStore, RequestStatus, RequestStore, SessionStore, ThrottleStore, Versioned,
 };
 
 fn code(s: &str) -> UserCode {
@@ -381,7 +381,8 @@ pub async fn a_full_queue_refuses_instead_of_growing(queue: impl MailQueue) {
 }
 
 /// Expands to one `#[tokio::test]` per check of a part of the contract (`sessions`,
-/// `credentials`, `throttle`, `rate_limits`, `mail_queue`), each with a store made by `$make`
+/// `credentials`, `throttle`, `rate_limits`, `mail_queue`, `requests`, and `accounts` for an
+/// [`AccountStore`]), each with a store made by `$make`
 /// (an expression, evaluated inside the test; it may `.await`). See
 /// [`store::contract`](crate::store::contract).
 #[macro_export]
@@ -393,6 +394,23 @@ macro_rules! store_contract {
             a_destroyed_session_is_gone_and_destroying_twice_is_fine,
             touch_records_the_use_but_never_resurrects,
             a_session_past_its_ttl_does_not_load,
+            sessions_of_lists_the_stored_sessions_of_one_account,
+        ]);
+    };
+    (accounts, $make:expr) => {
+        $crate::store_contract!(@tests $make, [
+            an_account_put_reads_back_and_is_replaced_by_code,
+            creating_an_account_refuses_a_taken_code,
+            accounts_are_listed_by_code_in_pages_and_by_client,
+            accounts_with_one_mailbox_are_found_under_any_spelling,
+            clients_are_put_read_and_listed,
+        ]);
+    };
+    (requests, $make:expr) => {
+        $crate::store_contract!(@tests $make, [
+            a_request_is_added_once_and_reads_back,
+            requests_are_listed_oldest_first_and_pending_unless_all,
+            a_request_is_decided_once,
         ]);
     };
     (credentials, $make:expr) => {
@@ -431,4 +449,225 @@ macro_rules! store_contract {
             }
         )*
     };
+}
+
+/// `sessions_of` lists the stored sessions of one account, and only those.
+pub async fn sessions_of_lists_the_stored_sessions_of_one_account(store: impl SessionStore) {
+    let (first, second, other) = (
+        SessionId::generate().key(),
+        SessionId::generate().key(),
+        SessionId::generate().key(),
+    );
+    store
+        .create(&first, &record("ACME-001"), TTL)
+        .await
+        .unwrap();
+    store
+        .create(&second, &record("ACME-001"), TTL)
+        .await
+        .unwrap();
+    store
+        .create(&other, &record("ACME-002"), TTL)
+        .await
+        .unwrap();
+    assert_eq!(store.sessions_of(&code("ACME-001")).await.unwrap().len(), 2);
+    store.destroy(&first).await.unwrap();
+    let left = store.sessions_of(&code("ACME-001")).await.unwrap();
+    assert_eq!(left, vec![record_at("ACME-001", left[0].created_at)]);
+    assert!(store.sessions_of(&code("NOBODY")).await.unwrap().is_empty());
+}
+
+fn record_at(user: &str, at: u64) -> SessionRecord {
+    SessionRecord::new(code(user), 0, at)
+}
+
+fn account(user: &str, client: &str, email: &str) -> Account {
+    Account::new(code(user), format!("Person {user}"), client)
+        .with_email(Email::parse(email).unwrap())
+        .with_services(["collection"])
+        .with_password_hash("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaA")
+}
+
+/// An account put reads back as put, and a second put replaces it by code.
+pub async fn an_account_put_reads_back_and_is_replaced_by_code(store: impl AccountStore) {
+    let first = account("ACME-001", "acme", "marie@acme.example");
+    assert!(store.put_account(&first).await.unwrap().is_none());
+    let read = store.account(&code("acme-001")).await.unwrap().unwrap();
+    assert_eq!(*read, first);
+    let renamed = Account {
+        name: "Marie T.".into(),
+        status: AccountStatus::Disabled,
+        shared_inbox: true,
+        ..first.clone()
+    };
+    let replaced = store.put_account(&renamed).await.unwrap().unwrap();
+    assert_eq!(replaced.name, first.name);
+    let read = store.account(&code("ACME-001")).await.unwrap().unwrap();
+    assert_eq!(
+        (read.name.as_str(), read.status, read.shared_inbox),
+        ("Marie T.", AccountStatus::Disabled, true)
+    );
+    assert!(store.account(&code("ACME-404")).await.unwrap().is_none());
+}
+
+/// `create_account` never overwrites: a taken code is refused.
+pub async fn creating_an_account_refuses_a_taken_code(store: impl AccountStore) {
+    assert!(store
+        .create_account(&account("ACME-001", "acme", "a@acme.example"))
+        .await
+        .unwrap());
+    assert!(!store
+        .create_account(&account("ACME-001", "acme", "b@acme.example"))
+        .await
+        .unwrap());
+    let kept = store.account(&code("ACME-001")).await.unwrap().unwrap();
+    assert_eq!(kept.email.as_ref().unwrap().as_str(), "a@acme.example");
+}
+
+/// Accounts come out ordered by code, in pages, optionally of one client only.
+pub async fn accounts_are_listed_by_code_in_pages_and_by_client(store: impl AccountStore) {
+    for (user, client) in [
+        ("BETA-002", "beta"),
+        ("ACME-002", "acme"),
+        ("ACME-001", "acme"),
+        ("BETA-001", "beta"),
+        ("ACME-003", "acme"),
+    ] {
+        let email = format!("{}@x.example", user.to_lowercase());
+        store
+            .put_account(&account(user, client, &email))
+            .await
+            .unwrap();
+    }
+    let codes = |accounts: Vec<std::sync::Arc<Account>>| -> Vec<String> {
+        accounts.iter().map(|a| a.code.to_string()).collect()
+    };
+    let first = store.accounts(None, None, 2).await.unwrap();
+    assert_eq!(codes(first.clone()), ["ACME-001", "ACME-002"]);
+    let next = store
+        .accounts(None, Some(&first[1].code), 10)
+        .await
+        .unwrap();
+    assert_eq!(codes(next), ["ACME-003", "BETA-001", "BETA-002"]);
+    let beta = store.accounts(Some("beta"), None, 10).await.unwrap();
+    assert_eq!(codes(beta), ["BETA-001", "BETA-002"]);
+}
+
+/// Every spelling of one mailbox (case, `+tag`) finds the accounts that use it.
+pub async fn accounts_with_one_mailbox_are_found_under_any_spelling(store: impl AccountStore) {
+    store
+        .put_account(&account("ACME-001", "acme", "Info+a@Acme.example"))
+        .await
+        .unwrap();
+    store
+        .put_account(&account("ACME-002", "acme", "info@acme.example"))
+        .await
+        .unwrap();
+    store
+        .put_account(&account("ACME-003", "acme", "luc@acme.example"))
+        .await
+        .unwrap();
+    let found = store
+        .accounts_with_email(&Email::parse("INFO+b@acme.example").unwrap())
+        .await
+        .unwrap();
+    let mut codes: Vec<String> = found.iter().map(|a| a.code.to_string()).collect();
+    codes.sort();
+    assert_eq!(codes, ["ACME-001", "ACME-002"]);
+    // An address changed is found under its new mailbox only.
+    store
+        .put_account(&account("ACME-002", "acme", "luc+x@acme.example"))
+        .await
+        .unwrap();
+    let found = store
+        .accounts_with_email(&Email::parse("info@acme.example").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+}
+
+/// Clients are put, read and listed by identifier.
+pub async fn clients_are_put_read_and_listed(store: impl AccountStore) {
+    let beta = Client::new("beta", "Beta", code("BETA-001")).with_services(["orders"]);
+    let acme = Client::new("acme", "Acme", code("ACME-001")).with_services(["collection"]);
+    store.put_client(&beta).await.unwrap();
+    store.put_client(&acme).await.unwrap();
+    let read = store.client("acme").await.unwrap().unwrap();
+    assert_eq!(*read, acme);
+    let ids: Vec<String> = store
+        .clients()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    assert_eq!(ids, ["acme", "beta"]);
+    let renamed = Client::new("acme", "Acme Inc.", code("ACME-002"));
+    store.put_client(&renamed).await.unwrap();
+    assert_eq!(
+        store.client("acme").await.unwrap().unwrap().name,
+        "Acme Inc."
+    );
+    assert!(store.client("nope").await.unwrap().is_none());
+}
+
+fn request(id: &str, created_at: u64) -> CodeRequest {
+    CodeRequest::new(
+        id,
+        "acme",
+        code("ACME-001"),
+        vec![NewPerson::new(
+            "Julie Côté",
+            Email::parse("julie@acme.example").unwrap(),
+        )],
+        created_at,
+    )
+}
+
+/// A request is added once (ids are unique) and reads back whole.
+pub async fn a_request_is_added_once_and_reads_back(store: impl RequestStore) {
+    let first = request("R-AAAA01", 1000);
+    assert!(store.add_request(&first).await.unwrap());
+    assert!(!store.add_request(&request("R-AAAA01", 2000)).await.unwrap());
+    assert_eq!(store.request("R-AAAA01").await.unwrap(), Some(first));
+    assert_eq!(store.request("R-NONE").await.unwrap(), None);
+}
+
+/// Requests come out oldest first; decided ones only when all are asked for.
+pub async fn requests_are_listed_oldest_first_and_pending_unless_all(store: impl RequestStore) {
+    store.add_request(&request("R-B", 2000)).await.unwrap();
+    store.add_request(&request("R-A", 1000)).await.unwrap();
+    store.add_request(&request("R-C", 3000)).await.unwrap();
+    let mut rejected = request("R-C", 3000);
+    rejected.status = RequestStatus::Rejected {
+        reason: "unknown people".into(),
+    };
+    rejected.decided_at = Some(4000);
+    assert!(store.decide_request(&rejected).await.unwrap());
+    let ids = |requests: Vec<CodeRequest>| -> Vec<String> {
+        requests.into_iter().map(|r| r.id).collect()
+    };
+    assert_eq!(ids(store.requests(false).await.unwrap()), ["R-A", "R-B"]);
+    assert_eq!(
+        ids(store.requests(true).await.unwrap()),
+        ["R-A", "R-B", "R-C"]
+    );
+}
+
+/// A request is decided once: a second decision (another operator) is refused.
+pub async fn a_request_is_decided_once(store: impl RequestStore) {
+    store.add_request(&request("R-D", 1000)).await.unwrap();
+    let mut approved = request("R-D", 1000);
+    approved.status = RequestStatus::Approved {
+        accounts: vec![code("ACME-007")],
+    };
+    approved.decided_at = Some(2000);
+    let mut rejected = request("R-D", 1000);
+    rejected.status = RequestStatus::Rejected {
+        reason: "late".into(),
+    };
+    assert!(store.decide_request(&approved).await.unwrap());
+    assert!(!store.decide_request(&rejected).await.unwrap());
+    assert_eq!(store.request("R-D").await.unwrap(), Some(approved));
+    assert!(!store.decide_request(&request("R-NONE", 1)).await.unwrap());
 }

@@ -22,8 +22,10 @@
 pub mod contract;
 mod credentials;
 pub mod memory;
+pub(crate) mod records;
 #[cfg(feature = "redis")]
 pub mod redis;
+mod requests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +43,7 @@ pub use crate::session::{SessionKey, SessionRecord};
 
 pub(crate) use credentials::{update, Change};
 pub use credentials::{Credentials, Versioned};
+pub use requests::{CodeRequest, NewPerson, RequestStatus};
 
 /// The accounts guichet authenticates. Implement it over your own user database; or let a
 /// store that keeps accounts be the directory too.
@@ -96,6 +99,60 @@ pub trait Directory: Send + Sync + 'static {
         let _ = code;
         None
     }
+
+    /// The client with this identifier: its contact person may ask for user codes for new
+    /// employees (`/auth/team`). The default knows no client, so nobody is a contact person.
+    async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        let _ = id;
+        Ok(None)
+    }
+
+    /// Records a password hash set at run time (a chosen or rehashed password) in this
+    /// directory, for an application whose own table holds passwords and wants it to stay the
+    /// one source of truth; `Ok(true)` when it did. The default, `Ok(false)`, leaves run-time
+    /// passwords in guichet's credential store, where a newer hash in the directory still wins.
+    async fn save_password_hash(&self, code: &UserCode, hash: &str) -> Result<bool, StoreError> {
+        let _ = (code, hash);
+        Ok(false)
+    }
+}
+
+/// A directory guichet can write: accounts and clients that operators and contact persons
+/// create, and that `GUICHET_USERS` files are imported into. guichet's own stores (memory, SQL,
+/// Redis) implement it; an application with its own user table implements [`Directory`] alone.
+#[async_trait]
+pub trait AccountStore: Directory {
+    /// Every client, ordered by identifier.
+    async fn clients(&self) -> Result<Vec<Arc<Client>>, StoreError>;
+
+    /// Creates the client, or replaces the one with the same identifier.
+    async fn put_client(&self, client: &Client) -> Result<(), StoreError>;
+
+    /// Accounts ordered by code, those of `client` only if given, in pages: at most `limit`,
+    /// starting after the code `after` (so a directory of a million accounts is walked, never
+    /// loaded whole).
+    async fn accounts(
+        &self,
+        client: Option<&str>,
+        after: Option<&UserCode>,
+        limit: usize,
+    ) -> Result<Vec<Arc<Account>>, StoreError>;
+
+    /// Creates the account if its code is free; `false`, and nothing changes, if it is taken
+    /// (so two operators approving at once cannot give one code twice).
+    async fn create_account(&self, account: &Account) -> Result<bool, StoreError>;
+
+    /// Creates the account, or replaces the one with the same code; returns the one replaced.
+    async fn put_account(&self, account: &Account) -> Result<Option<Arc<Account>>, StoreError>;
+
+    /// [`put_account`](Self::put_account) for many at once (an import): a store that can write
+    /// them in one transaction, or in batches, does. The default puts them one by one.
+    async fn put_accounts(&self, accounts: &[Account]) -> Result<(), StoreError> {
+        for account in accounts {
+            self.put_account(account).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Sessions, keyed by the hash of their id.
@@ -132,6 +189,10 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Deletes the session. Deleting an absent session is not an error.
     async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError>;
+
+    /// The stored sessions of `code` that are not past their time to live (for operators;
+    /// whether each is still alive, given the account's epoch, is guichet's to judge).
+    async fn sessions_of(&self, code: &UserCode) -> Result<Vec<SessionRecord>, StoreError>;
 }
 
 /// Run-time credential state per account, as an opaque versioned value ([`Credentials`]).
@@ -212,6 +273,23 @@ pub trait MailQueue: Send + Sync + 'static {
     async fn waiting(&self) -> Result<usize, StoreError>;
 }
 
+/// Contact persons' requests for user codes for new employees, kept until an operator decides.
+#[async_trait]
+pub trait RequestStore: Send + Sync + 'static {
+    /// Stores a new request. `false`, and nothing changes, if its id is taken.
+    async fn add_request(&self, request: &CodeRequest) -> Result<bool, StoreError>;
+
+    /// The request with this id.
+    async fn request(&self, id: &str) -> Result<Option<CodeRequest>, StoreError>;
+
+    /// Every request, oldest first; only those still waiting unless `all`.
+    async fn requests(&self, all: bool) -> Result<Vec<CodeRequest>, StoreError>;
+
+    /// Replaces the request with `decided` if it is still waiting; `false` if it was decided
+    /// meanwhile (so two operators cannot both approve one request).
+    async fn decide_request(&self, decided: &CodeRequest) -> Result<bool, StoreError>;
+}
+
 /// Rate limits with GCRA semantics (a burst of `rate.count()`, refilled evenly over
 /// `rate.period()`): in process with governor, or shared between processes.
 #[async_trait]
@@ -249,7 +327,7 @@ pub trait ThrottleStore: Send + Sync + 'static {
 /// own implements the five traits and then `impl Store for MyStore {}`.
 #[async_trait]
 pub trait Store:
-    SessionStore + CredentialStore + ThrottleStore + RateLimitStore + MailQueue
+    SessionStore + CredentialStore + ThrottleStore + RateLimitStore + MailQueue + RequestStore
 {
     /// A session and the credential state of the account it claims: what every signed-in
     /// request needs. The default asks both at once; a store that can answer both in one
@@ -293,13 +371,30 @@ shared! {
     Directory {
         async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError>;
         async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError>;
+        async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError>;
+        async fn save_password_hash(&self, code: &UserCode, hash: &str) -> Result<bool, StoreError>;
         fn account_now(&self, code: &UserCode) -> Option<Result<Option<Arc<Account>>, StoreError>>;
+    }
+    AccountStore {
+        async fn clients(&self) -> Result<Vec<Arc<Client>>, StoreError>;
+        async fn put_client(&self, client: &Client) -> Result<(), StoreError>;
+        async fn accounts(&self, client: Option<&str>, after: Option<&UserCode>, limit: usize) -> Result<Vec<Arc<Account>>, StoreError>;
+        async fn create_account(&self, account: &Account) -> Result<bool, StoreError>;
+        async fn put_account(&self, account: &Account) -> Result<Option<Arc<Account>>, StoreError>;
+        async fn put_accounts(&self, accounts: &[Account]) -> Result<(), StoreError>;
+    }
+    RequestStore {
+        async fn add_request(&self, request: &CodeRequest) -> Result<bool, StoreError>;
+        async fn request(&self, id: &str) -> Result<Option<CodeRequest>, StoreError>;
+        async fn requests(&self, all: bool) -> Result<Vec<CodeRequest>, StoreError>;
+        async fn decide_request(&self, decided: &CodeRequest) -> Result<bool, StoreError>;
     }
     SessionStore {
         async fn create(&self, key: &SessionKey, record: &SessionRecord, ttl: Duration) -> Result<bool, StoreError>;
         async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError>;
         async fn touch(&self, key: &SessionKey, record: &SessionRecord, ttl: Duration) -> Result<(), StoreError>;
         async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError>;
+        async fn sessions_of(&self, code: &UserCode) -> Result<Vec<SessionRecord>, StoreError>;
         fn load_now(&self, key: &SessionKey) -> Option<Result<Option<SessionRecord>, StoreError>>;
     }
     CredentialStore {

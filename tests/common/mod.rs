@@ -26,8 +26,8 @@ use guichet::password::Hasher;
 use guichet::session::{SessionKey, SessionRecord};
 use guichet::store::memory::{AccountsFile, MemoryStore};
 use guichet::store::{
-    Claimed, CredentialStore, Credentials, Directory, MailQueue, RateLimitStore, SessionStore,
-    Store, ThrottleStore, Versioned,
+    Claimed, CodeRequest, CredentialStore, Credentials, Directory, MailQueue, RateLimitStore,
+    RequestStore, SessionStore, Store, ThrottleStore, Versioned,
 };
 use guichet::{
     Account, Email, Guichet, GuichetBuilder, Identity, RequireAuth, RequireService, StoreError,
@@ -728,6 +728,11 @@ impl SessionStore for FlakyStore {
         self.sessions.check()?;
         self.inner.destroy(key).await
     }
+
+    async fn sessions_of(&self, code: &UserCode) -> Result<Vec<SessionRecord>, StoreError> {
+        self.sessions.check()?;
+        self.inner.sessions_of(code).await
+    }
 }
 
 #[async_trait::async_trait]
@@ -798,6 +803,25 @@ impl MailQueue for FlakyStore {
 
     async fn waiting(&self) -> Result<usize, StoreError> {
         self.inner.waiting().await
+    }
+}
+
+#[async_trait::async_trait]
+impl RequestStore for FlakyStore {
+    async fn add_request(&self, request: &CodeRequest) -> Result<bool, StoreError> {
+        self.inner.add_request(request).await
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<CodeRequest>, StoreError> {
+        self.inner.request(id).await
+    }
+
+    async fn requests(&self, all: bool) -> Result<Vec<CodeRequest>, StoreError> {
+        self.inner.requests(all).await
+    }
+
+    async fn decide_request(&self, decided: &CodeRequest) -> Result<bool, StoreError> {
+        self.inner.decide_request(decided).await
     }
 }
 

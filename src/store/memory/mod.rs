@@ -6,8 +6,10 @@
 
 mod accounts;
 mod credentials;
+mod directory;
 mod mail_queue;
 mod rate_limits;
+mod requests;
 mod sessions;
 mod throttle;
 
@@ -15,8 +17,10 @@ pub use accounts::AccountsFile;
 
 use crate::store::Store;
 
-/// Every run-time state in process memory: sessions, credential state, throttles, rate limits
-/// and the mail queue. Cheap to share behind an `Arc`.
+/// Every state in process memory: sessions, credential state, throttles, rate limits, the mail
+/// queue, contact persons' requests, and accounts and clients (it is an
+/// [`AccountStore`](crate::store::AccountStore), so it can be the directory too). Share it
+/// behind an `Arc` to use it as both.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     sessions: sessions::Sessions,
@@ -24,6 +28,8 @@ pub struct MemoryStore {
     throttle: throttle::Throttles,
     limits: rate_limits::Limiters,
     mail: mail_queue::Letters,
+    requests: requests::Requests,
+    accounts: directory::Accounts,
 }
 
 impl MemoryStore {

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use super::MemoryStore;
 use crate::error::StoreError;
+use crate::identity::UserCode;
 use crate::session::{unix_now, SessionKey, SessionRecord};
 use crate::store::SessionStore;
 
@@ -116,6 +117,17 @@ impl SessionStore for MemoryStore {
             entry.expires_at = expiry(now, ttl);
         }
         Ok(())
+    }
+
+    async fn sessions_of(&self, code: &UserCode) -> Result<Vec<SessionRecord>, StoreError> {
+        let now = unix_now();
+        Ok(self
+            .sessions
+            .read()
+            .values()
+            .filter(|e| e.expires_at > now && e.record.user_code == *code)
+            .map(|e| e.record.clone())
+            .collect())
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError> {

@@ -50,8 +50,10 @@
 //! never a panic), and service resumes on its own when Redis is back.
 
 mod credentials;
+mod directory;
 mod limits;
 mod mail_queue;
+mod requests;
 mod scripts;
 mod sessions;
 
@@ -96,7 +98,9 @@ impl RedisStore {
     /// Like [`connect`](Self::connect), with Redis 6+ server-assisted client-side caching
     /// (RESP3 `CLIENT TRACKING`): repeated reads (a session, an account's credential state)
     /// are served from process memory, and Redis tells every replica the moment a key it
-    /// cached changes, so a sign-out or a disable on any replica still takes effect at once.
+    /// cached changes, so a sign-out or a disable on any replica takes effect as soon as that
+    /// message arrives (it is pushed asynchronously: well under a millisecond on a quiet LAN,
+    /// more under load; during that window a replica may still accept the ended session).
     /// The redis crate marks this support experimental.
     pub async fn connect_caching(url: &str, prefix: &str) -> Result<Self, StoreError> {
         let separator = if url.contains('?') { '&' } else { '?' };

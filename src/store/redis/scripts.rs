@@ -86,3 +86,56 @@ pub(super) static RETRY_LETTER: LazyLock<Script> = lua!(
 end
 return 0"
 );
+
+/// Writes an account and keeps its indexes in step: the mailbox sets, the ordered codes, and
+/// the codes of its client. KEYS: accounts, mailbox of each code, all codes, the client's codes.
+/// ARGV: code, JSON, mailbox key ('' without an address), prefix of the clients' code keys.
+/// Returns {1, previous JSON or false}.
+const WRITE_ACCOUNT: &str = "local previous = redis.call('HGET', KEYS[1], ARGV[1])
+local old_mailbox = redis.call('HGET', KEYS[2], ARGV[1])
+if old_mailbox then redis.call('SREM', old_mailbox, ARGV[1]) end
+if previous then
+  local old_client = cjson.decode(previous).client
+  redis.call('ZREM', ARGV[4] .. old_client, ARGV[1])
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] ~= '' then
+  redis.call('SADD', ARGV[3], ARGV[1])
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+else
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+redis.call('ZADD', KEYS[4], 0, ARGV[1])
+return {1, previous}";
+
+/// [`WRITE_ACCOUNT`], or nothing if the code is taken. Same keys and arguments.
+pub(super) static CREATE_ACCOUNT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {{0, false}} end\n{WRITE_ACCOUNT}"
+    ))
+});
+
+/// [`WRITE_ACCOUNT`]: creates or replaces.
+pub(super) static PUT_ACCOUNT: LazyLock<Script> = LazyLock::new(|| Script::new(WRITE_ACCOUNT));
+
+/// Decides a request if it is still waiting. KEYS: requests, their status. ARGV: id, JSON,
+/// new status. Returns 1 if decided.
+pub(super) static DECIDE_REQUEST: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('HGET', KEYS[2], ARGV[1]) ~= 'pending' then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+return 1",
+    )
+});
+
+/// Stores a new request if its id is free. KEYS: requests, their status. ARGV: id, JSON.
+/// Returns 1 if stored.
+pub(super) static ADD_REQUEST: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], 'pending')
+return 1",
+    )
+});

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::{unavailable, RedisStore};
 use crate::error::StoreError;
+use crate::identity::UserCode;
 use crate::session::{SessionKey, SessionRecord};
 use crate::store::SessionStore;
 
@@ -15,6 +16,59 @@ impl RedisStore {
         out.extend_from_slice(key.as_bytes());
         out
     }
+}
+
+impl RedisStore {
+    /// `P:u:<code>`: the keys of an account's sessions, scored by expiry (ms), so operators can
+    /// count them. Kept beside the sessions, not with them (a session key holds no code), so
+    /// a destroyed session stays listed until its expiry passes; `sessions_of` reads the
+    /// sessions themselves and keeps only those still there.
+    fn sessions_index(&self, code: &UserCode) -> String {
+        self.key("u", &crate::links::urlencode(code.as_str()))
+    }
+
+    async fn index_session(
+        &self,
+        key: &SessionKey,
+        record: &SessionRecord,
+        ttl: Duration,
+        existing: bool,
+    ) -> Result<(), StoreError> {
+        let index = self.sessions_index(&record.user_code);
+        let expiry = unix_millis().saturating_add(u128::from(millis(ttl)));
+        let mut add = redis::cmd("ZADD");
+        add.arg(&index);
+        if existing {
+            add.arg("XX");
+        }
+        let _: () = redis::pipe()
+            .add_command(
+                add.arg(u64::try_from(expiry).unwrap_or(u64::MAX))
+                    .arg(self.session_key(key))
+                    .clone(),
+            )
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&index)
+            .arg(millis(ttl))
+            .arg("NX")
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&index)
+            .arg(millis(ttl))
+            .arg("GT")
+            .ignore()
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+fn unix_millis() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
 }
 
 fn millis(ttl: Duration) -> u64 {
@@ -47,6 +101,9 @@ impl SessionStore for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
+        if created.is_some() {
+            self.index_session(key, record, ttl, false).await?;
+        }
         Ok(created.is_some())
     }
 
@@ -75,7 +132,40 @@ impl SessionStore for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        Ok(())
+        self.index_session(key, record, ttl, true).await
+    }
+
+    async fn sessions_of(&self, code: &UserCode) -> Result<Vec<SessionRecord>, StoreError> {
+        let index = self.sessions_index(code);
+        let now = u64::try_from(unix_millis()).unwrap_or(u64::MAX);
+        let (keys, _): (Vec<Vec<u8>>, i64) = redis::pipe()
+            .cmd("ZRANGEBYSCORE")
+            .arg(&index)
+            .arg(now)
+            .arg("+inf")
+            .cmd("ZREMRANGEBYSCORE")
+            .arg(&index)
+            .arg("-inf")
+            .arg(now)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut mget = redis::cmd("MGET");
+        for key in &keys {
+            mget.arg(key);
+        }
+        let values: Vec<Option<Vec<u8>>> = mget
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(values
+            .into_iter()
+            .filter_map(decode)
+            .filter(|record| record.user_code == *code)
+            .collect())
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError> {
