@@ -92,6 +92,28 @@ pub enum AuditEvent {
         /// Whose, when the session was still alive.
         user_code: Option<UserCode>,
     },
+    /// Customer service acted on an account, a client's request or an address.
+    CustomerService {
+        /// Who (the operator's name, as the command line or back office gave it).
+        operator: String,
+        /// What, and on which account.
+        action: ServiceAction,
+    },
+    /// A client's contact person asked for user codes for new employees.
+    CodesRequested {
+        /// The contact person.
+        user_code: UserCode,
+        /// The request's identifier.
+        request: String,
+        /// How many people.
+        people: usize,
+    },
+    /// A person changed their password online (`passwords.online_change`); every other
+    /// session ended.
+    PasswordChanged {
+        /// Whose.
+        user_code: UserCode,
+    },
     /// A session was found dead and destroyed.
     SessionExpired {
         /// Whose.
@@ -151,6 +173,98 @@ pub enum WithheldReason {
     EmailLimit,
     /// The delivery queue was full.
     QueueFull,
+}
+
+/// What an operator did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServiceAction {
+    /// Added an account.
+    AccountAdded {
+        /// Its code.
+        user_code: UserCode,
+    },
+    /// Disabled an account.
+    AccountDisabled {
+        /// Its code.
+        user_code: UserCode,
+    },
+    /// Enabled an account again.
+    AccountEnabled {
+        /// Its code.
+        user_code: UserCode,
+    },
+    /// Imported an accounts file.
+    AccountsImported {
+        /// Accounts created.
+        created: usize,
+        /// Accounts changed.
+        updated: usize,
+    },
+    /// Issued a temporary password to read out on the phone (the password is not logged).
+    TemporaryPasswordIssued {
+        /// Whose.
+        user_code: UserCode,
+    },
+    /// Emailed user codes (never a password).
+    UserCodesSent {
+        /// Which.
+        user_codes: Vec<UserCode>,
+        /// To a shared inbox, with `--force`.
+        forced: bool,
+    },
+    /// Ended every session of an account.
+    SessionsRevoked {
+        /// Whose.
+        user_code: UserCode,
+    },
+    /// Cleared an account's sign-in throttle.
+    ThrottleCleared {
+        /// Whose.
+        user_code: UserCode,
+    },
+    /// Marked an address as a shared inbox.
+    InboxMarked {
+        /// The address.
+        email: String,
+    },
+    /// Took the mark off an address.
+    InboxUnmarked {
+        /// The address.
+        email: String,
+    },
+    /// Approved a contact person's request.
+    RequestApproved {
+        /// The request.
+        request: String,
+        /// The accounts created.
+        user_codes: Vec<UserCode>,
+    },
+    /// Rejected a contact person's request.
+    RequestRejected {
+        /// The request.
+        request: String,
+    },
+}
+
+impl ServiceAction {
+    /// A stable name for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServiceAction::AccountAdded { .. } => "account_added",
+            ServiceAction::AccountDisabled { .. } => "account_disabled",
+            ServiceAction::AccountEnabled { .. } => "account_enabled",
+            ServiceAction::AccountsImported { .. } => "accounts_imported",
+            ServiceAction::TemporaryPasswordIssued { .. } => "temporary_password_issued",
+            ServiceAction::UserCodesSent { .. } => "user_codes_sent",
+            ServiceAction::SessionsRevoked { .. } => "sessions_revoked",
+            ServiceAction::ThrottleCleared { .. } => "throttle_cleared",
+            ServiceAction::InboxMarked { .. } => "inbox_marked",
+            ServiceAction::InboxUnmarked { .. } => "inbox_unmarked",
+            ServiceAction::RequestApproved { .. } => "request_approved",
+            ServiceAction::RequestRejected { .. } => "request_rejected",
+        }
+    }
 }
 
 /// What "this wasn't me" undid.
@@ -262,6 +376,19 @@ impl Audit {
             }
             AuditEvent::SignedOut { user_code } => {
                 tracing::info!(target: "guichet::audit", event = "signed_out", user_code = user_code.as_ref().map(UserCode::as_str));
+            }
+            AuditEvent::CustomerService { operator, action } => {
+                tracing::info!(target: "guichet::audit", event = "customer_service", %operator, action = action.name(), detail = ?action);
+            }
+            AuditEvent::CodesRequested {
+                user_code,
+                request,
+                people,
+            } => {
+                tracing::info!(target: "guichet::audit", event = "codes_requested", %user_code, %request, people);
+            }
+            AuditEvent::PasswordChanged { user_code } => {
+                tracing::info!(target: "guichet::audit", event = "password_changed", %user_code);
             }
             AuditEvent::SessionExpired { user_code, reason } => {
                 tracing::info!(target: "guichet::audit", event = "session_expired", %user_code, ?reason);

@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use crate::audit::{Audit, AuditEvent};
 use crate::config::Config;
 use crate::context::Context;
+use crate::customer_service::CustomerService;
 use crate::deny::{self, Denied, IntoDenial};
 use crate::error::{ConfigError, StoreError};
 use crate::flows::Flows;
@@ -19,7 +20,7 @@ use crate::pages::{BuiltinPages, Pages};
 use crate::password::Hasher;
 use crate::respond::Responder;
 use crate::session::SessionLayer;
-use crate::store::{self, Change, Directory, MailQueue, Store};
+use crate::store::{self, AccountStore, Change, Directory, MailQueue, Store};
 
 /// A configured sign-in desk. Cheap to clone; make the layers and flows from it.
 ///
@@ -114,6 +115,11 @@ impl Guichet {
         .await
     }
 
+    /// Customer service's actions, in the name of `operator` (who appears in the audit events).
+    pub fn customer_service(&self, operator: impl Into<String>) -> CustomerService {
+        CustomerService::new(Arc::clone(&self.ctx), operator)
+    }
+
     /// Stops accepting emails and waits, at most `deadline`, for the queued ones to be
     /// delivered (or given up). Call it when the server has stopped; returns whether it drained.
     pub async fn shutdown(&self, deadline: std::time::Duration) -> bool {
@@ -143,6 +149,7 @@ pub struct GuichetBuilder {
     base_url: Option<String>,
     store: Option<Arc<dyn Store>>,
     directory: Option<Arc<dyn Directory>>,
+    accounts: Option<Arc<dyn AccountStore>>,
     mailer: Option<Arc<dyn Mailer>>,
     pages: Option<Arc<dyn Pages>>,
     denials: Option<Box<deny::Custom>>,
@@ -178,6 +185,19 @@ impl GuichetBuilder {
     /// keeps accounts too. Required.
     pub fn directory(mut self, directory: impl Directory) -> Self {
         self.directory = Some(Arc::new(directory));
+        self.accounts = None;
+        self
+    }
+
+    /// Where accounts come from, in a directory guichet may write: customer service adds,
+    /// disables and imports accounts there, and contact persons' approved requests create
+    /// theirs. guichet's own stores are such directories (`MemoryStore`, `RedisStore`,
+    /// `SqlStore`); share one with [`store`](Self::store) through an `Arc`. Replaces
+    /// [`directory`](Self::directory).
+    pub fn accounts(mut self, accounts: impl AccountStore) -> Self {
+        let accounts: Arc<dyn AccountStore> = Arc::new(accounts);
+        self.directory = Some(Arc::clone(&accounts) as Arc<dyn Directory>);
+        self.accounts = Some(accounts);
         self
     }
 
@@ -282,6 +302,7 @@ impl GuichetBuilder {
                 default_language: self.config.pages.default_language,
             },
             directory,
+            accounts: self.accounts,
             store,
             hasher,
             denials: self.denials,

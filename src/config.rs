@@ -53,6 +53,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// The built-in pages.
     pub pages: PagesConfig,
+    /// Accounts that customer service creates.
+    pub accounts: AccountsConfig,
 }
 
 impl Default for Config {
@@ -70,6 +72,26 @@ impl Default for Config {
             shared_inbox: SharedInboxConfig::default(),
             mail: MailConfig::default(),
             pages: PagesConfig::default(),
+            accounts: AccountsConfig::default(),
+        }
+    }
+}
+
+/// Accounts that customer service creates (`guichet accounts add`, approved requests).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AccountsConfig {
+    /// How new user codes are made: `{CLIENT}` is the client's identifier in capitals, and a
+    /// run of `N` the number, zero-padded to that many digits; the next free number of the
+    /// client is taken. Default `{CLIENT}-{NNN}` (`ACME-004` after `ACME-003`).
+    pub code_pattern: String,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        Self {
+            code_pattern: "{CLIENT}-{NNN}".into(),
         }
     }
 }
@@ -161,6 +183,10 @@ pub struct PasswordConfig {
     /// Sign-ins allowed to wait for a hashing thread, per thread; beyond that the answer is
     /// `503` with `Retry-After` instead of a queue that grows without bound. Default 64.
     pub queue_per_thread: usize,
+    /// Whether people may change their password online (`/auth/password/change`). Off by
+    /// default, as the portal's FAQ says ("for security reasons"): passwords are then changed
+    /// by asking for a temporary one by email, or through customer service.
+    pub online_change: bool,
 }
 
 impl Default for PasswordConfig {
@@ -172,6 +198,7 @@ impl Default for PasswordConfig {
             max_bytes: 1024,
             hashing_threads: None,
             queue_per_thread: 64,
+            online_change: false,
         }
     }
 }
@@ -361,6 +388,9 @@ pub struct MailConfig {
     pub customer_service_phone: String,
     /// Customer service hours, quoted with the telephone number. Required.
     pub customer_service_hours: String,
+    /// Customer service's own address: contact persons' requests for user codes are mailed
+    /// there (they are also listed for operators either way).
+    pub customer_service_email: Option<String>,
     /// Attempts for a transient delivery failure before the email is given up (with an error
     /// log). Default 12, with exponential backoff from 1 s up to 5 minutes between attempts.
     pub max_attempts: u32,
@@ -377,6 +407,7 @@ impl Default for MailConfig {
             reply_to: None,
             customer_service_phone: String::new(),
             customer_service_hours: String::new(),
+            customer_service_email: None,
             max_attempts: 12,
             queue_capacity: 10_000,
         }
@@ -484,6 +515,10 @@ impl Config {
         let addresses = [
             ("mail.from", Some(&self.mail.from)),
             ("mail.reply_to", self.mail.reply_to.as_ref()),
+            (
+                "mail.customer_service_email",
+                self.mail.customer_service_email.as_ref(),
+            ),
         ];
         for (field, address) in addresses {
             if let Some(address) = address {
@@ -491,6 +526,18 @@ impl Config {
                     .parse::<lettre::message::Mailbox>()
                     .map_err(|e| ConfigError::invalid(field, e.to_string()))?;
             }
+        }
+        let pattern = &self.accounts.code_pattern;
+        let digits = pattern.find("{N").and_then(|start| {
+            let end = pattern[start..].find('}')? + start;
+            let run = &pattern[start + 1..end];
+            (!run.is_empty() && run.chars().all(|c| c == 'N')).then_some(run.len())
+        });
+        if digits.is_none_or(|n| n > 12) || pattern.matches("{N").count() != 1 {
+            return Err(ConfigError::invalid(
+                "accounts.code_pattern",
+                "needs one `{N...}` (one to twelve N), e.g. `{CLIENT}-{NNN}`",
+            ));
         }
         if self.mail.max_attempts == 0 || self.mail.queue_capacity == 0 {
             return Err(ConfigError::invalid(

@@ -12,7 +12,7 @@ use crate::limit::Limit;
 use crate::origin::Origin;
 use crate::password::Hasher;
 use crate::respond::{Body, Responder};
-use crate::store::{Directory, Store};
+use crate::store::{AccountStore, Directory, Store};
 
 /// Shared by every layer and flow made from one [`Guichet`](crate::Guichet).
 pub(crate) struct Context {
@@ -22,6 +22,8 @@ pub(crate) struct Context {
     /// Pages, links and the default language.
     pub(crate) respond: Responder,
     pub(crate) directory: Arc<dyn Directory>,
+    /// The same directory, when guichet may write it (customer service, imports).
+    pub(crate) accounts: Option<Arc<dyn AccountStore>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) hasher: Hasher,
     /// The application's answers to refused requests, if it chose any.

@@ -59,11 +59,7 @@ async fn decide(ctx: &Context, code: &UserCode, language: Language) -> Result<()
     {
         return withhold(WithheldReason::EmailLimit);
     }
-    let letter = |kind| Letter {
-        kind,
-        user_code: code.clone(),
-        language,
-    };
+    let letter = |kind| Letter::new(kind, code.clone(), language);
     if let Some(rule) =
         inbox::detect(&account, &email, &*ctx.directory, &ctx.config.shared_inbox).await?
     {

@@ -8,6 +8,8 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use std::sync::Arc;
+
 use crate::config::SharedInboxConfig;
 use crate::error::StoreError;
 use crate::identity::{Account, Email};
@@ -31,6 +33,17 @@ pub enum SharedInboxRule {
     },
 }
 
+impl SharedInboxRule {
+    /// `operator`, `shared-address` or `role-address`: the stable name in JSON and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SharedInboxRule::OperatorFlag => "operator",
+            SharedInboxRule::SharedAddress { .. } => "shared-address",
+            SharedInboxRule::RoleAddress { .. } => "role-address",
+        }
+    }
+}
+
 /// Whether `email`, the stored address of `account`, is a shared inbox.
 pub(crate) async fn detect(
     account: &Account,
@@ -41,19 +54,30 @@ pub(crate) async fn detect(
     if account.shared_inbox {
         return Ok(Some(SharedInboxRule::OperatorFlag));
     }
+    let found = directory.accounts_with_email(email).await?;
+    Ok(rule(email, &found, config))
+}
+
+/// Whether `email` is a shared inbox, given the accounts that use it.
+pub(crate) fn rule(
+    email: &Email,
+    accounts: &[Arc<Account>],
+    config: &SharedInboxConfig,
+) -> Option<SharedInboxRule> {
+    if accounts.iter().any(|a| a.shared_inbox) {
+        return Some(SharedInboxRule::OperatorFlag);
+    }
     let local_part = email.local_part();
     if config
         .role_addresses
         .iter()
         .any(|role| role.nfc().collect::<String>().to_lowercase() == local_part)
     {
-        return Ok(Some(SharedInboxRule::RoleAddress { local_part }));
+        return Some(SharedInboxRule::RoleAddress { local_part });
     }
-    let accounts = directory.accounts_with_email(email).await?.len();
-    if accounts >= 2 {
-        return Ok(Some(SharedInboxRule::SharedAddress { accounts }));
-    }
-    Ok(None)
+    (accounts.len() >= 2).then_some(SharedInboxRule::SharedAddress {
+        accounts: accounts.len(),
+    })
 }
 
 #[cfg(test)]

@@ -18,11 +18,11 @@ use crate::context::Context;
 use crate::error::StoreError;
 use crate::identity::{Account, AccountStatus, Email, UserCode};
 use crate::links::urlencode;
-use crate::mail::templates::{self, TemporaryPasswordEmail};
+use crate::mail::templates::{self, RequestLetter, TemporaryPasswordEmail};
 use crate::mail::{Letter, LetterKind};
 use crate::password::temporary;
 use crate::session::unix_now;
-use crate::store::{self, Change};
+use crate::store::{self, Change, CodeRequest, RequestStatus};
 
 /// Someone mail can go to: an active account with a stored address.
 pub(crate) struct Recipient {
@@ -64,22 +64,80 @@ pub(crate) async fn post(ctx: &Context, letter: &Letter) -> Result<bool, StoreEr
 }
 
 /// Writes the message of a letter, at delivery time. `None` when there is nothing to send any
-/// more (the account is gone, disabled, or has no address).
+/// more (the account is gone, disabled, or has no address; the request is gone).
 pub(crate) async fn write(ctx: &Context, letter: &Letter) -> Result<Option<Message>, LetterError> {
-    let code = &letter.user_code;
-    let Ok(Recipient { account, email }) = recipient(ctx, code).await? else {
+    if letter.kind == LetterKind::CodeRequest {
+        return to_customer_service(ctx, letter).await;
+    }
+    let Ok(Recipient { account, email }) = recipient(ctx, &letter.user_code).await? else {
         return Ok(None);
     };
     let mail = &ctx.config.mail;
-    if letter.kind == LetterKind::SharedInboxNotice {
-        return Ok(Some(templates::shared_inbox_notice(
-            mail,
-            &account,
-            &email,
-            letter.language,
-        )?));
-    }
+    let language = letter.language;
+    let password_request = ctx
+        .respond
+        .links
+        .absolute(ctx.respond.links.password_request());
+    Ok(Some(match letter.kind {
+        LetterKind::TemporaryPassword => {
+            return temporary_password(ctx, &account, &email, language)
+                .await
+                .map(Some)
+        }
+        LetterKind::SharedInboxNotice => {
+            templates::shared_inbox_notice(mail, &account, &email, language)?
+        }
+        LetterKind::UserCode => {
+            templates::user_codes(mail, &email, &[&account], &password_request, language)?
+        }
+        LetterKind::UserCodes => {
+            let mut all = ctx.directory.accounts_with_email(&email).await?;
+            all.sort_by(|a, b| a.code.cmp(&b.code));
+            let all: Vec<&Account> = all.iter().map(|a| &**a).collect();
+            templates::user_codes(mail, &email, &all, &password_request, language)?
+        }
+        LetterKind::Welcome => {
+            let client = ctx.directory.client(&account.client).await?;
+            let client = client.as_ref().map_or(account.client.as_str(), |c| &c.name);
+            templates::welcome(mail, &account, &email, client, &password_request, language)?
+        }
+        LetterKind::RequestApproved | LetterKind::RequestRejected => {
+            let Some(request) = request_of(ctx, letter).await? else {
+                return Ok(None);
+            };
+            let client = client_name(ctx, &request.client).await?;
+            let about = RequestLetter {
+                request: &request,
+                contact: &account,
+                client: &client,
+                language,
+            };
+            match &request.status {
+                RequestStatus::Approved { accounts } => {
+                    let mut created = Vec::new();
+                    for (code, person) in accounts.iter().zip(&request.people) {
+                        created.push((code.as_str(), person.name.as_str()));
+                    }
+                    templates::request_approved(mail, &email, &about, &created)?
+                }
+                RequestStatus::Rejected { reason } => {
+                    templates::request_rejected(mail, &email, &about, reason)?
+                }
+                _ => return Ok(None),
+            }
+        }
+        LetterKind::CodeRequest => return Ok(None),
+    }))
+}
 
+/// A temporary password: made now, its digest stored (replacing any earlier one).
+async fn temporary_password(
+    ctx: &Context,
+    account: &Account,
+    email: &Email,
+    language: crate::pages::Language,
+) -> Result<Message, LetterError> {
+    let code = &account.code;
     let password = temporary::generate();
     let digest = temporary::digest(&password.replace('-', ""));
     let token = cancel_token();
@@ -96,20 +154,59 @@ pub(crate) async fn write(ctx: &Context, letter: &Letter) -> Result<Option<Messa
         urlencode(code.as_str()),
     ));
     let message = templates::temporary_password(
-        mail,
+        &ctx.config.mail,
         &TemporaryPasswordEmail {
-            account: &account,
-            to: &email,
+            account,
+            to: email,
             password: &password,
             expires_at,
             cancel_url: &cancel_url,
-            language: letter.language,
+            language,
         },
     )?;
     ctx.audit.emit(&AuditEvent::TemporaryPasswordSent {
         user_code: code.clone(),
     });
-    Ok(Some(message))
+    Ok(message)
+}
+
+/// A contact person's request, mailed to customer service's own address (if there is one).
+async fn to_customer_service(
+    ctx: &Context,
+    letter: &Letter,
+) -> Result<Option<Message>, LetterError> {
+    let Some(to) = &ctx.config.mail.customer_service_email else {
+        return Ok(None);
+    };
+    let (Some(request), Some(contact)) = (
+        request_of(ctx, letter).await?,
+        ctx.directory.account(&letter.user_code).await?,
+    ) else {
+        return Ok(None);
+    };
+    let client = client_name(ctx, &request.client).await?;
+    let about = RequestLetter {
+        request: &request,
+        contact: &contact,
+        client: &client,
+        language: letter.language,
+    };
+    Ok(Some(templates::code_request(&ctx.config.mail, to, &about)?))
+}
+
+async fn request_of(ctx: &Context, letter: &Letter) -> Result<Option<CodeRequest>, StoreError> {
+    match &letter.request {
+        Some(id) => ctx.store.request(id).await,
+        None => Ok(None),
+    }
+}
+
+async fn client_name(ctx: &Context, id: &str) -> Result<String, StoreError> {
+    Ok(ctx
+        .directory
+        .client(id)
+        .await?
+        .map_or_else(|| id.to_owned(), |c| c.name.clone()))
 }
 
 /// A random token for the "this wasn't me" link (256 bits, URL-safe).

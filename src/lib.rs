@@ -72,6 +72,7 @@ mod builder;
 pub mod config;
 mod context;
 mod credential_request;
+pub mod customer_service;
 pub mod deny;
 pub mod error;
 pub mod flows;

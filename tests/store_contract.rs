@@ -106,6 +106,7 @@ async fn a_three_master_redis_cluster_passes_the_same_contract() {
     of_concurrent_saves_from_one_version_exactly_one_succeeds(store().await).await;
     a_temporary_password_signs_in_exactly_once_under_concurrent_attempts(store().await).await;
     a_throttle_admits_the_burst_then_refuses_without_counting_refusals(store().await).await;
+    peeking_at_a_throttle_spends_nothing(store().await).await;
     clearing_forgets_every_attempt(store().await).await;
     a_rate_limit_admits_the_burst_then_one_per_interval(store().await).await;
     letters_come_out_in_order_and_once_each_while_leased(store().await).await;

@@ -17,6 +17,9 @@ pub struct Letter {
     /// In which language.
     #[serde(rename = "l")]
     pub language: Language,
+    /// The contact person's request the letter is about, if any.
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
 }
 
 impl Letter {
@@ -26,7 +29,14 @@ impl Letter {
             kind,
             user_code,
             language,
+            request: None,
         }
+    }
+
+    /// The same letter, about the contact person's request `id`.
+    pub fn about_request(mut self, id: impl Into<String>) -> Self {
+        self.request = Some(id.into());
+        self
     }
 }
 
@@ -39,4 +49,17 @@ pub enum LetterKind {
     TemporaryPassword,
     /// The shared-inbox notice: no credential, call customer service.
     SharedInboxNotice,
+    /// The account's user code, re-sent by customer service (never a password).
+    UserCode,
+    /// Every user code whose account uses the account's mailbox, re-sent by customer service.
+    UserCodes,
+    /// Welcome to a new employee: their user code, and how to get a password by email.
+    Welcome,
+    /// To customer service: a contact person's request for user codes (the letter's account
+    /// is the contact person).
+    CodeRequest,
+    /// To the contact person: their request was approved, with the new user codes.
+    RequestApproved,
+    /// To the contact person: their request was rejected, and why.
+    RequestRejected,
 }

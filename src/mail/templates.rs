@@ -1,7 +1,7 @@
-//! The emails guichet sends, in French and English, as multipart text + HTML.
-//!
-//! Only two kinds exist: the temporary password, and the shared-inbox notice, which carries no
-//! credential and sends the person to customer service (as the FAQ asks).
+//! The emails guichet sends, in French and English, as multipart text + HTML: the temporary
+//! password; the shared-inbox notice, which carries no credential and sends the person to
+//! customer service (as the FAQ asks); user codes re-sent by customer service; the welcome of a
+//! new employee; and the letters about a contact person's request.
 
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
@@ -55,7 +55,7 @@ pub(crate) fn temporary_password(
                 "Service à la clientèle".to_owned(),
             ],
         ),
-        Language::En => (
+        _ => (
             "Your temporary password",
             vec![
                 format!("Hello {name},"),
@@ -70,7 +70,13 @@ pub(crate) fn temporary_password(
             ],
         ),
     };
-    build(config, mail.to, subject, &lines, Some(mail.cancel_url))
+    build(
+        config,
+        mail.to.as_str(),
+        subject,
+        &lines,
+        Some(mail.cancel_url),
+    )
 }
 
 /// The notice sent instead of a credential when the address is a shared inbox.
@@ -96,7 +102,7 @@ pub(crate) fn shared_inbox_notice(
                 "Service à la clientèle".to_owned(),
             ],
         ),
-        Language::En => (
+        _ => (
             "Password request",
             vec![
                 "Hello,".to_owned(),
@@ -107,19 +113,196 @@ pub(crate) fn shared_inbox_notice(
             ],
         ),
     };
-    build(config, to, subject, &lines, None)
+    build(config, to.as_str(), subject, &lines, None)
+}
+
+/// User codes re-sent by customer service: never a password, and where to get one.
+pub(crate) fn user_codes(
+    config: &MailConfig,
+    to: &Email,
+    accounts: &[&Account],
+    password_request: &str,
+    language: Language,
+) -> Result<Message, TemplateError> {
+    let list = accounts
+        .iter()
+        .map(|a| format!("{} ({})", a.code, a.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (subject, lines) = match language {
+        Language::Fr => (
+            "Votre code d'utilisateur",
+            vec![
+                "Bonjour,".to_owned(),
+                format!("Voici le code d'utilisateur demandé au service à la clientèle : {list}."),
+                format!("Pour obtenir votre mot de passe, inscrivez votre code d'utilisateur sur cette page : {password_request}"),
+                "Service à la clientèle".to_owned(),
+            ],
+        ),
+        _ => (
+            "Your user code",
+            vec![
+                "Hello,".to_owned(),
+                format!("Here is the user code you asked customer service for: {list}."),
+                format!("To get your password, enter your user code on this page: {password_request}"),
+                "Customer service".to_owned(),
+            ],
+        ),
+    };
+    build(config, to.as_str(), subject, &lines, Some(password_request))
+}
+
+/// Welcome to a new employee: their user code and where to get a password (never a password).
+pub(crate) fn welcome(
+    config: &MailConfig,
+    account: &Account,
+    to: &Email,
+    client: &str,
+    password_request: &str,
+    language: Language,
+) -> Result<Message, TemplateError> {
+    let (code, name) = (account.code.as_str(), &account.name);
+    let (subject, lines) = match language {
+        Language::Fr => (
+            "Votre accès au site",
+            vec![
+                format!("Bonjour {name},"),
+                format!("Un accès au site a été créé pour vous ({client}). Votre code d'utilisateur : {code}"),
+                format!("Pour obtenir votre mot de passe, inscrivez votre code d'utilisateur sur cette page, puis consultez vos courriels : {password_request}"),
+                "Service à la clientèle".to_owned(),
+            ],
+        ),
+        _ => (
+            "Your access to the portal",
+            vec![
+                format!("Hello {name},"),
+                format!("An access to the portal was created for you ({client}). Your user code: {code}"),
+                format!("To get your password, enter your user code on this page, then check your email: {password_request}"),
+                "Customer service".to_owned(),
+            ],
+        ),
+    };
+    build(config, to.as_str(), subject, &lines, Some(password_request))
+}
+
+/// What a letter about a contact person's request needs.
+#[derive(Debug)]
+pub(crate) struct RequestLetter<'a> {
+    pub(crate) request: &'a crate::store::CodeRequest,
+    pub(crate) contact: &'a Account,
+    pub(crate) client: &'a str,
+    pub(crate) language: Language,
+}
+
+/// To customer service: a contact person asks for user codes for new employees.
+pub(crate) fn code_request(
+    config: &MailConfig,
+    to: &str,
+    letter: &RequestLetter<'_>,
+) -> Result<Message, TemplateError> {
+    let RequestLetter {
+        request,
+        contact,
+        client,
+        ..
+    } = letter;
+    let mut lines = vec![
+        format!(
+            "Demande {id} de {name} ({code}), personne-ressource de {client} / request {id} from the contact person of {client}:",
+            id = request.id,
+            name = contact.name,
+            code = contact.code,
+        ),
+    ];
+    lines.extend(
+        request
+            .people
+            .iter()
+            .map(|p| format!("- {} <{}>", p.name, p.email.as_str())),
+    );
+    lines.push(format!(
+        "guichet requests approve {id}   |   guichet requests reject {id} --reason \"...\"",
+        id = request.id
+    ));
+    let subject = format!("Demande de codes d'utilisateur {} ({client})", request.id);
+    build(config, to, &subject, &lines, None)
+}
+
+/// To the contact person: approved, with the new codes.
+pub(crate) fn request_approved(
+    config: &MailConfig,
+    to: &Email,
+    letter: &RequestLetter<'_>,
+    created: &[(&str, &str)],
+) -> Result<Message, TemplateError> {
+    let list: Vec<String> = created
+        .iter()
+        .map(|(code, name)| format!("- {name} : {code}"))
+        .collect();
+    let name = &letter.contact.name;
+    let (subject, mut lines) = match letter.language {
+        Language::Fr => (
+            "Votre demande de codes d'utilisateur est acceptée",
+            vec![
+                format!("Bonjour {name},"),
+                format!("Votre demande {} est acceptée. Chaque personne reçoit son code d'utilisateur par courriel :", letter.request.id),
+            ],
+        ),
+        _ => (
+            "Your request for user codes is approved",
+            vec![
+                format!("Hello {name},"),
+                format!("Your request {} is approved. Each person receives their user code by email:", letter.request.id),
+            ],
+        ),
+    };
+    lines.extend(list);
+    build(config, to.as_str(), subject, &lines, None)
+}
+
+/// To the contact person: rejected, and why.
+pub(crate) fn request_rejected(
+    config: &MailConfig,
+    to: &Email,
+    letter: &RequestLetter<'_>,
+    reason: &str,
+) -> Result<Message, TemplateError> {
+    let name = &letter.contact.name;
+    let (phone, hours) = (
+        &config.customer_service_phone,
+        &config.customer_service_hours,
+    );
+    let (subject, lines) = match letter.language {
+        Language::Fr => (
+            "Votre demande de codes d'utilisateur",
+            vec![
+                format!("Bonjour {name},"),
+                format!("Votre demande {} n'a pas pu être acceptée : {reason}", letter.request.id),
+                format!("Pour en savoir plus, communiquez avec le service à la clientèle au {phone} ({hours})."),
+            ],
+        ),
+        _ => (
+            "Your request for user codes",
+            vec![
+                format!("Hello {name},"),
+                format!("Your request {} could not be approved: {reason}", letter.request.id),
+                format!("To know more, please call customer service at {phone} ({hours})."),
+            ],
+        ),
+    };
+    build(config, to.as_str(), subject, &lines, None)
 }
 
 fn build(
     config: &MailConfig,
-    to: &Email,
+    to: &str,
     subject: &str,
     lines: &[String],
     link: Option<&str>,
 ) -> Result<Message, TemplateError> {
     let fail = |e: &dyn std::fmt::Display| TemplateError(e.to_string());
     let from: Mailbox = config.from.parse().map_err(|e| fail(&e))?;
-    let to: Mailbox = to.as_str().parse().map_err(|e| fail(&e))?;
+    let to: Mailbox = to.parse().map_err(|e| fail(&e))?;
     let mut builder = Message::builder().from(from).to(to).subject(subject);
     if let Some(reply_to) = &config.reply_to {
         builder = builder.reply_to(reply_to.parse().map_err(|e| fail(&e))?);

@@ -152,6 +152,17 @@ fn alive(
     }
 }
 
+/// Whether a stored session is alive at `now` (for operators counting sessions).
+pub(crate) fn is_alive(
+    ctx: &Context,
+    record: &SessionRecord,
+    account: &Account,
+    credentials: &Credentials,
+    now: u64,
+) -> bool {
+    judge(&ctx.config.sessions, record, now, account, credentials).is_ok()
+}
+
 /// Whether a stored session is still alive at `now`: `Ok(Some(ttl))` when it is and its last
 /// use should be written back (with that new lifetime), `Ok(None)` when it is and nothing needs
 /// writing, `Err` with the reason when it is dead.

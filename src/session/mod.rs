@@ -23,7 +23,7 @@
 mod handle;
 mod id;
 mod layer;
-mod lifecycle;
+pub(crate) mod lifecycle;
 mod record;
 
 #[cfg(feature = "axum")]

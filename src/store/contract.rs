@@ -270,6 +270,26 @@ pub async fn a_throttle_admits_the_burst_then_refuses_without_counting_refusals(
     );
 }
 
+/// `peek` tells the wait and spends nothing.
+pub async fn peeking_at_a_throttle_spends_nothing(store: impl ThrottleStore) {
+    let rate = Rate::per_hour(2);
+    let limit = Limit::SignInPerUserCode;
+    for _ in 0..5 {
+        assert_eq!(store.peek(limit, "K", rate).await.unwrap(), None);
+    }
+    store.reserve(limit, "K", rate).await.unwrap();
+    assert_eq!(store.peek(limit, "K", rate).await.unwrap(), None);
+    store.reserve(limit, "K", rate).await.unwrap();
+    let wait = store
+        .peek(limit, "K", rate)
+        .await
+        .unwrap()
+        .expect("throttled");
+    assert!(wait > Duration::from_secs(1790), "{wait:?}");
+    let again = store.peek(limit, "K", rate).await.unwrap().expect("still");
+    assert!(again <= wait);
+}
+
 /// `clear` forgets every attempt of a key.
 pub async fn clearing_forgets_every_attempt(store: impl ThrottleStore) {
     let rate = Rate::per_hour(2);
@@ -310,11 +330,7 @@ pub async fn a_rate_limit_admits_the_burst_then_one_per_interval(store: impl Rat
 }
 
 fn letter(user: &str) -> Letter {
-    Letter {
-        kind: LetterKind::TemporaryPassword,
-        user_code: code(user),
-        language: Language::Fr,
-    }
+    Letter::new(LetterKind::TemporaryPassword, code(user), Language::Fr)
 }
 
 /// Letters come out first in, first out, each to one taker while leased.
@@ -425,6 +441,7 @@ macro_rules! store_contract {
     (throttle, $make:expr) => {
         $crate::store_contract!(@tests $make, [
             a_throttle_admits_the_burst_then_refuses_without_counting_refusals,
+            peeking_at_a_throttle_spends_nothing,
             clearing_forgets_every_attempt,
         ]);
     };

@@ -146,6 +146,14 @@ impl Credentials {
         })
     }
 
+    /// A temporary password is waiting, or a restricted session is open with one (for
+    /// operators).
+    pub(crate) fn temporary_in_use(&self, now: u64) -> bool {
+        self.temporary
+            .as_ref()
+            .is_some_and(|t| t.epoch == self.epoch && t.expires_at > now)
+    }
+
     // The changes. Each returns whether anything changed, so that nothing is written when
     // nothing did.
 

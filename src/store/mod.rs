@@ -317,6 +317,15 @@ pub trait ThrottleStore: Send + Sync + 'static {
         rate: Rate,
     ) -> Result<Option<Duration>, StoreError>;
 
+    /// How long `key` must wait before an attempt would be admitted, spending nothing; `None`
+    /// when one would be now. (For operators: `guichet accounts show` says "throttled".)
+    async fn peek(
+        &self,
+        limit: Limit,
+        key: &str,
+        rate: Rate,
+    ) -> Result<Option<Duration>, StoreError>;
+
     /// Forgets the key (a success).
     async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError>;
 }
@@ -404,6 +413,7 @@ shared! {
     }
     ThrottleStore {
         async fn reserve(&self, limit: Limit, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError>;
+        async fn peek(&self, limit: Limit, key: &str, rate: Rate) -> Result<Option<Duration>, StoreError>;
         async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError>;
     }
     RateLimitStore {

@@ -765,6 +765,16 @@ impl ThrottleStore for FlakyStore {
         self.inner.reserve(limit, key, rate).await
     }
 
+    async fn peek(
+        &self,
+        limit: Limit,
+        key: &str,
+        rate: Rate,
+    ) -> Result<Option<Duration>, StoreError> {
+        self.throttle.check()?;
+        self.inner.peek(limit, key, rate).await
+    }
+
     async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError> {
         self.throttle.check()?;
         self.inner.clear(limit, key).await

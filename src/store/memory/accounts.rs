@@ -86,6 +86,11 @@ impl AccountsFile {
         self.clients.get(id).map(|c| &**c)
     }
 
+    /// Every client, in no particular order.
+    pub fn clients(&self) -> impl Iterator<Item = &Client> {
+        self.clients.values().map(|c| &**c)
+    }
+
     /// Every account, in no particular order.
     pub fn accounts(&self) -> impl Iterator<Item = &Account> {
         self.accounts.values().map(|a| &**a)
@@ -173,6 +178,10 @@ impl Directory for AccountsFile {
 
     fn account_now(&self, code: &UserCode) -> Option<Result<Option<Arc<Account>>, StoreError>> {
         Some(Ok(self.accounts.get(code).cloned()))
+    }
+
+    async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        Ok(self.clients.get(id).cloned())
     }
 
     async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError> {

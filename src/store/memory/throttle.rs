@@ -64,6 +64,22 @@ impl ThrottleStore for MemoryStore {
         Ok(None)
     }
 
+    async fn peek(
+        &self,
+        limit: Limit,
+        key: &str,
+        rate: Rate,
+    ) -> Result<Option<Duration>, StoreError> {
+        let now = self.throttle.origin.elapsed();
+        let tat = self
+            .throttle
+            .state()
+            .tats
+            .get(&(limit, Box::from(key)))
+            .copied();
+        Ok(gcra::peek(tat, now, rate))
+    }
+
     async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError> {
         self.throttle.state().tats.remove(&(limit, Box::from(key)));
         Ok(())

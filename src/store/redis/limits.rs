@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::scripts::GCRA_CHECK;
+use super::scripts::{GCRA_CHECK, GCRA_PEEK};
 use super::{unavailable, RedisStore};
 use crate::error::StoreError;
 use crate::limit::{Limit, Rate};
@@ -56,6 +56,22 @@ impl ThrottleStore for RedisStore {
         rate: Rate,
     ) -> Result<Option<Duration>, StoreError> {
         self.check(limit, key, rate).await
+    }
+
+    async fn peek(
+        &self,
+        limit: Limit,
+        key: &str,
+        rate: Rate,
+    ) -> Result<Option<Duration>, StoreError> {
+        let waited: u64 = GCRA_PEEK
+            .key(self.limit_key(limit, key))
+            .arg(micros(rate))
+            .arg(rate.count())
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(wait(waited))
     }
 
     async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError> {

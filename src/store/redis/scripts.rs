@@ -31,6 +31,15 @@ redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - no
 return 0"
 );
 
+/// GCRA peek. KEYS: counter. ARGV: interval µs, burst. Returns the wait in µs (0: allowed).
+pub(super) static GCRA_PEEK: LazyLock<Script> = lua!(
+    "local tolerance = tonumber(ARGV[1]) * (tonumber(ARGV[2]) - 1)
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+local wait = tat - tolerance - now
+if wait > 0 then return wait end
+return 0"
+);
+
 /// Compare-and-swap of an account's credential state. KEYS: state hash. ARGV: expected
 /// version, new state. Returns 1 if stored.
 pub(super) static SAVE_CREDENTIALS: LazyLock<Script> = LazyLock::new(|| {
