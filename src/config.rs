@@ -55,6 +55,8 @@ pub struct Config {
     pub pages: PagesConfig,
     /// Accounts that customer service creates.
     pub accounts: AccountsConfig,
+    /// The limits of [`guichet::server`](crate::server) (`guichet serve`, the portal example).
+    pub server: ServerConfig,
 }
 
 impl Default for Config {
@@ -73,6 +75,40 @@ impl Default for Config {
             mail: MailConfig::default(),
             pages: PagesConfig::default(),
             accounts: AccountsConfig::default(),
+            server: ServerConfig::default(),
+        }
+    }
+}
+
+/// The limits of a server facing the internet: slow or idle clients cannot hold connections
+/// open for long, and their number is capped. Read by `guichet::server` (feature `server`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// A client has this long to send a request's headers, counted from the connection's
+    /// opening or the end of the previous response. Default 10 seconds.
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A connection on which nothing is read or written for this long is closed (an idle
+    /// keep-alive connection, a body that stopped coming). Default 60 seconds.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+    /// Open connections at most; beyond, new ones wait in the kernel's accept queue.
+    /// Default 10 000.
+    pub max_connections: usize,
+    /// At shutdown, requests under way get this long to finish. Default 30 seconds.
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 10_000,
+            drain_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -86,12 +122,15 @@ pub struct AccountsConfig {
     /// run of `N` the number, zero-padded to that many digits; the next free number of the
     /// client is taken. Default `{CLIENT}-{NNN}` (`ACME-004` after `ACME-003`).
     pub code_pattern: String,
+    /// Requests for user codes a contact person may send (`/auth/team`). Default `10/day`.
+    pub requests_per_contact: Rate,
 }
 
 impl Default for AccountsConfig {
     fn default() -> Self {
         Self {
             code_pattern: "{CLIENT}-{NNN}".into(),
+            requests_per_contact: Rate::per_day(10),
         }
     }
 }
@@ -426,6 +465,7 @@ impl Config {
             Limit::RequestPerUserCode => requests.per_user_code,
             Limit::RequestPerEmail => requests.per_email,
             Limit::RequestGlobal => requests.global,
+            Limit::CodeRequestPerContact => self.accounts.requests_per_contact,
         }
     }
 
@@ -543,6 +583,16 @@ impl Config {
             return Err(ConfigError::invalid(
                 "mail",
                 "max_attempts and queue_capacity at least 1",
+            ));
+        }
+        let server = &self.server;
+        if server.header_read_timeout.is_zero()
+            || server.idle_timeout.is_zero()
+            || server.max_connections == 0
+        {
+            return Err(ConfigError::invalid(
+                "server",
+                "header_read_timeout, idle_timeout and max_connections above zero",
             ));
         }
         Ok(())

@@ -238,6 +238,11 @@ impl CustomerService {
         }
     }
 
+    /// Whether the directory holds any account at all.
+    pub async fn any_account(&self) -> Result<bool, ServiceError> {
+        Ok(!self.writable()?.accounts(None, None, 1).await?.is_empty())
+    }
+
     /// Everything about one account (`guichet accounts show`).
     pub async fn account(&self, code: &UserCode) -> Result<AccountReport, ServiceError> {
         let account = self.account_or_not_found(code).await?;

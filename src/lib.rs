@@ -74,6 +74,8 @@ mod context;
 mod credential_request;
 pub mod customer_service;
 pub mod deny;
+#[cfg(feature = "cli")]
+pub mod environment;
 pub mod error;
 pub mod flows;
 #[cfg(fuzzing)]
@@ -89,6 +91,8 @@ mod origin;
 pub mod pages;
 pub mod password;
 mod respond;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod session;
 pub mod store;
 

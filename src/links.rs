@@ -15,6 +15,8 @@ pub(crate) struct Links {
     login: String,
     password_request: String,
     set_password: String,
+    change_password: String,
+    team: String,
     cancel: String,
     assets: String,
 }
@@ -28,6 +30,8 @@ impl Links {
             login: under("/login"),
             password_request: under("/password"),
             set_password: under("/password/set"),
+            change_password: under("/password/change"),
+            team: under("/team"),
             cancel: under("/password/cancel"),
             assets: under("/assets"),
         }
@@ -46,6 +50,16 @@ impl Links {
     /// Choosing a password (the door of a restricted session).
     pub(crate) fn set_password(&self) -> &str {
         &self.set_password
+    }
+
+    /// Changing one's password online.
+    pub(crate) fn change_password(&self) -> &str {
+        &self.change_password
+    }
+
+    /// The contact person's form.
+    pub(crate) fn team(&self) -> &str {
+        &self.team
     }
 
     /// "This wasn't me".

@@ -7,7 +7,6 @@
 //! password replaced is kept until the temporary password would have expired, so that the
 //! email's "this wasn't me" link can still undo it.
 
-use http::header::SET_COOKIE;
 use http::request::Parts;
 use http::{Response, StatusCode};
 
@@ -16,18 +15,14 @@ use crate::context::Context;
 use crate::deny::Denial;
 use crate::error::Refusal;
 use crate::identity::Identity;
-use crate::limit::Limit;
-use crate::pages::{FormPage, Messages};
-use crate::password::temporary;
-use crate::respond::{self, Body};
+use crate::pages::Messages;
+use crate::respond::Body;
 use crate::session::{unix_now, Session, SessionState};
 use crate::store::{self, Change};
 
+use super::new_password::{done, problem, render, Form};
 use super::{form, RequestBody};
 use crate::origin;
-
-/// The shortest password a person may choose (NIST SP 800-63B's minimum).
-const MIN_CHARS: usize = 8;
 
 /// The restricted identity, or the answer for everyone else.
 async fn restricted(
@@ -60,41 +55,21 @@ pub(crate) async fn page(
     session: &Session,
     parts: &Parts,
 ) -> Result<Response<Body>, Refusal> {
-    if let Err(response) = restricted(ctx, session, parts).await {
-        return Ok(response);
-    }
-    let next = form::query(&parts.uri, &["next"])?.next()?;
-    Ok(render(ctx, parts, StatusCode::OK, next.as_deref(), None))
-}
-
-fn render(
-    ctx: &Context,
-    parts: &Parts,
-    status: StatusCode,
-    next: Option<&str>,
-    error: Option<&str>,
-) -> Response<Body> {
-    if respond::wants_json(&parts.headers) {
-        let body = match error {
-            Some(message) => serde_json::json!({ "error": "password_refused", "message": message }),
-            None => serde_json::json!({ "fields": ["password", "confirm", "next"] }),
-        };
-        return respond::json(status, &body);
-    }
-    let (action, sign_in, assets) = (
-        ctx.respond.links.set_password(),
-        ctx.respond.links.login(),
-        ctx.respond.links.assets(),
-    );
-    let page = FormPage {
-        language: ctx.respond.language(&parts.headers),
-        action,
-        next,
-        error,
-        sign_in,
-        assets,
+    let identity = match restricted(ctx, session, parts).await {
+        Ok(identity) => identity,
+        Err(response) => return Ok(response),
     };
-    respond::html(status, ctx.respond.pages.choose_password(&page))
+    let next = form::query(&parts.uri, &["next"])?.next()?;
+    let status = StatusCode::OK;
+    Ok(render(
+        ctx,
+        parts,
+        Form::Choose,
+        status,
+        next.as_deref(),
+        None,
+        &identity,
+    ))
 }
 
 /// `POST`: sets the password.
@@ -117,29 +92,16 @@ where
     let typed = fields.require("password")?;
     let password = fields.password(&ctx.hasher, typed)?;
     let m = Messages::of(ctx.respond.language(&parts.headers));
-    let problem = if typed.chars().count() < MIN_CHARS {
-        Some(m.password_too_short)
-    } else if fields
-        .get("confirm")
-        .is_some_and(|confirm| confirm != typed)
-    {
-        Some(m.passwords_differ)
-    } else if temporary::canonical(typed).is_some()
-        || typed
-            .trim()
-            .eq_ignore_ascii_case(identity.user_code().as_str())
-    {
-        Some(m.password_unusable)
-    } else {
-        None
-    };
-    if let Some(problem) = problem {
+    if let Some(problem) = problem(m, &fields, typed, &identity) {
+        let status = StatusCode::BAD_REQUEST;
         return Ok(render(
             ctx,
             parts,
-            StatusCode::BAD_REQUEST,
+            Form::Choose,
+            status,
             next.as_deref(),
             Some(problem),
+            &identity,
         ));
     }
 
@@ -173,22 +135,17 @@ where
             )
             .await);
     };
-    ctx.store
-        .clear(Limit::SignInPerUserCode, code.as_str())
-        .await?;
-    let cookie = session.rotate(identity.account(), epoch, None).await?;
-    ctx.audit.emit(&AuditEvent::PasswordChosen {
+    let event = AuditEvent::PasswordChosen {
         user_code: code.clone(),
-    });
-    let target = next.as_deref().unwrap_or("/");
-    let mut response = if respond::wants_json(&parts.headers) {
-        respond::json(
-            StatusCode::OK,
-            &serde_json::json!({ "password_set": true, "next": target }),
-        )
-    } else {
-        respond::redirect(target)
     };
-    response.headers_mut().append(SET_COOKIE, cookie);
-    Ok(response)
+    done(
+        ctx,
+        session,
+        parts,
+        &identity,
+        epoch,
+        next.as_deref(),
+        event,
+    )
+    .await
 }

@@ -117,6 +117,64 @@ where
     }
 }
 
+/// The people of a contact person's request, in order: a form with `name` and `email`
+/// repeated (one pair per row), or JSON `{"people": [{"name": ..., "email": ...}]}`. Rows left
+/// blank are dropped; the strings are as sent (checked by the flow).
+pub(crate) async fn read_people<B>(
+    headers: &HeaderMap,
+    body: B,
+) -> Result<Vec<(String, String)>, Refusal>
+where
+    B: RequestBody,
+{
+    let kind = content_kind(headers)?;
+    let bytes = collect(body).await?;
+    let people = match kind {
+        Kind::Form => {
+            let (mut names, mut emails) = (Vec::new(), Vec::new());
+            for pair in bytes.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
+                let (name, value) = match pair.iter().position(|b| *b == b'=') {
+                    Some(i) => (&pair[..i], &pair[i + 1..]),
+                    None => (pair, &b""[..]),
+                };
+                match decode(name)?.as_str() {
+                    "name" => names.push(decode(value)?),
+                    "email" => emails.push(decode(value)?),
+                    _ => {}
+                }
+            }
+            if names.len() != emails.len() {
+                return Err(Refusal::MalformedBody("as many names as addresses"));
+            }
+            names.into_iter().zip(emails).collect::<Vec<_>>()
+        }
+        Kind::Json => {
+            let value = strict_json(&bytes)?;
+            let rows = value
+                .get("people")
+                .and_then(serde_json::Value::as_array)
+                .ok_or(Refusal::MissingField("people"))?;
+            rows.iter()
+                .map(|row| {
+                    let text = |field: &'static str| match row.get(field) {
+                        None | Some(serde_json::Value::Null) => Ok(String::new()),
+                        Some(serde_json::Value::String(s)) => Ok(s.clone()),
+                        Some(_) => Err(Refusal::InvalidField {
+                            field,
+                            reason: "expected a string",
+                        }),
+                    };
+                    Ok((text("name")?, text("email")?))
+                })
+                .collect::<Result<Vec<_>, Refusal>>()?
+        }
+    };
+    Ok(people
+        .into_iter()
+        .filter(|(name, email)| !name.trim().is_empty() || !email.trim().is_empty())
+        .collect())
+}
+
 /// Reads `wanted` fields from the query string, with the same rules as a form body.
 pub(crate) fn query(uri: &http::Uri, wanted: &[&'static str]) -> Result<Fields, Refusal> {
     parse_form(uri.query().unwrap_or("").as_bytes(), wanted)

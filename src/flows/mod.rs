@@ -6,7 +6,9 @@
 //! | `POST /auth/logout` | [`logout`](self) |
 //! | `GET/POST /auth/password` | "email me my password" ([`password`](self)) |
 //! | `GET/POST /auth/password/set` | choosing a password from a restricted session ([`choose`](self)) |
+//! | `GET/POST /auth/password/change` | changing one's password online, when allowed ([`change`](self)) |
 //! | `GET/POST /auth/password/cancel` | the email's "this wasn't me" link ([`cancel`](self)) |
+//! | `GET/POST /auth/team` | the contact person asks for user codes for new employees ([`team`](self)) |
 //! | `GET /auth/assets/guichet.css`, `.js` | the built-in pages' stylesheet and Caps Lock script |
 //!
 //! Every POST accepts a form or JSON, is refused if cross-site, and answers JSON to clients
@@ -15,11 +17,14 @@
 //! `nest_service` mounts it (which marks the request with `NestedPath`).
 
 pub(crate) mod cancel;
+mod change;
 mod choose;
 pub(crate) mod form;
 mod login;
 mod logout;
+mod new_password;
 mod password;
+mod team;
 
 /// A request body the flows can read: any `http_body::Body` whose error can be boxed.
 pub(crate) trait RequestBody:
@@ -69,7 +74,9 @@ enum Route {
     Logout,
     PasswordRequest,
     ChoosePassword,
+    ChangePassword,
     Cancel,
+    Team,
     Asset(&'static str, &'static str),
 }
 
@@ -80,7 +87,9 @@ impl Route {
             "/logout" => Some(Self::Logout),
             "/password" => Some(Self::PasswordRequest),
             "/password/set" => Some(Self::ChoosePassword),
+            "/password/change" => Some(Self::ChangePassword),
             "/password/cancel" => Some(Self::Cancel),
+            "/team" => Some(Self::Team),
             "/assets/guichet.css" => Some(Self::Asset("text/css; charset=utf-8", pages::STYLE)),
             "/assets/guichet.js" => {
                 Some(Self::Asset("text/javascript; charset=utf-8", pages::SCRIPT))
@@ -162,6 +171,16 @@ where
         (Some(Route::ChoosePassword), &Method::POST) => {
             choose::submit(&ctx, &session, &parts, body).await
         }
+        (Some(Route::ChangePassword), &Method::GET | &Method::HEAD) => {
+            change::page(&ctx, &session, &parts).await
+        }
+        (Some(Route::ChangePassword), &Method::POST) => {
+            change::submit(&ctx, &session, &parts, body).await
+        }
+        (Some(Route::Team), &Method::GET | &Method::HEAD) => {
+            team::page(&ctx, &session, &parts).await
+        }
+        (Some(Route::Team), &Method::POST) => team::submit(&ctx, &session, &parts, body).await,
         (Some(Route::Cancel), &Method::GET | &Method::HEAD) => cancel::page(&ctx, &parts),
         (Some(Route::Cancel), &Method::POST) => cancel::submit(&ctx, &parts, body).await,
         (Some(Route::Asset(content_type, text)), &Method::GET | &Method::HEAD) => {

@@ -44,6 +44,7 @@ pub(crate) fn page(ctx: &Context, parts: &Parts) -> Response<Body> {
         error: None,
         sign_in,
         assets,
+        user_code: None,
     };
     respond::html(StatusCode::OK, ctx.respond.pages.password_request(&page))
 }

@@ -31,6 +31,8 @@ pub enum Limit {
     TemporaryPasswordPerUserCode,
     /// "This wasn't me" links followed per client IP.
     CancelPerIp,
+    /// Requests for user codes per contact person (`/auth/team`).
+    CodeRequestPerContact,
     /// Credential requests per client IP.
     RequestPerIp,
     /// Credential requests per user code.
@@ -49,6 +51,7 @@ impl Limit {
             Limit::SignInPerUserCode => "sign-in-code",
             Limit::TemporaryPasswordPerUserCode => "temporary-code",
             Limit::CancelPerIp => "cancel-ip",
+            Limit::CodeRequestPerContact => "team-contact",
             Limit::RequestPerIp => "request-ip",
             Limit::RequestPerUserCode => "request-code",
             Limit::RequestPerEmail => "request-email",

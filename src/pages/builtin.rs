@@ -1,6 +1,8 @@
 use std::fmt::Write;
 
-use super::{escape, CancelPage, FormPage, Messages, NoticePage, Pages, RefusalPage, SignInPage};
+use super::{
+    escape, CancelPage, FormPage, Messages, NoticePage, Pages, RefusalPage, SignInPage, TeamPage,
+};
 
 fn error(out: &mut String, error: Option<&str>) {
     if let Some(error) = error {
@@ -23,10 +25,22 @@ button{margin-top:1.5rem;padding:.6rem 1.5rem;font-size:1rem;font-weight:700}\
 .error{background:#fdecea;border-left:4px solid #c62828;padding:.6rem}\
 .caps{color:#b71c1c;font-weight:600}[hidden]{display:none}.tips{margin-top:2rem;font-size:.95rem}";
 
-/// Served at `{prefix}/assets/guichet.js`: shows the Caps Lock warning while typing the password.
-pub(crate) const SCRIPT: &str = "(function(){var p=document.getElementById('password'),w=document.getElementById('caps');\
+/// Served at `{prefix}/assets/guichet.js`: shows the Caps Lock warning while typing in any
+/// password field of the page.
+pub(crate) const SCRIPT: &str = "(function(){var w=document.getElementById('caps');if(!w){return;}\
 function c(e){if(e.getModifierState){w.hidden=!e.getModifierState('CapsLock');}}\
-if(p&&w){p.addEventListener('keydown',c);p.addEventListener('keyup',c);p.addEventListener('blur',function(){w.hidden=true;});}})();";
+var f=document.querySelectorAll('input[type=password]');for(var i=0;i<f.length;i++){\
+f[i].addEventListener('keydown',c);f[i].addEventListener('keyup',c);f[i].addEventListener('blur',function(){w.hidden=true;});}})();";
+
+/// A hidden username field, so a password manager files the new password under the code.
+fn username_field(user_code: Option<&str>) -> String {
+    user_code.map_or_else(String::new, |code| {
+        format!(
+            "<input type=\"text\" name=\"username\" autocomplete=\"username\" value=\"{}\" hidden readonly>",
+            escape(code)
+        )
+    })
+}
 
 fn head(out: &mut String, lang: &str, title: &str, assets: &str) {
     let _ = write!(
@@ -138,7 +152,7 @@ impl Pages for BuiltinPages {
         error(&mut out, page.error);
         let _ = write!(
             out,
-            "<p>{intro}</p><form method=\"post\" action=\"{action}\">\
+            "<p>{intro}</p><form method=\"post\" action=\"{action}\">{username}\
              <label for=\"password\">{new}</label>\
              <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" required autofocus>\
              <label for=\"confirm\">{confirm}</label>\
@@ -146,6 +160,7 @@ impl Pages for BuiltinPages {
              <p id=\"caps\" class=\"caps\" role=\"status\" hidden>{caps}</p>",
             intro = escape(m.choose_password_intro),
             action = escape(page.action),
+            username = username_field(page.user_code),
             new = escape(m.new_password_label),
             confirm = escape(m.confirm_password_label),
             caps = escape(m.caps_lock_on),
@@ -181,6 +196,103 @@ impl Pages for BuiltinPages {
             code = escape(page.user_code),
             token = escape(page.token),
             submit = escape(m.cancel_submit),
+        );
+        out
+    }
+
+    fn team(&self, page: &TeamPage<'_>) -> String {
+        let m = Messages::of(page.language);
+        let mut out = String::with_capacity(4096);
+        head(&mut out, page.language.tag(), m.team_title, page.assets);
+        let _ = write!(
+            out,
+            "<main><h1>{}</h1><p>{} <strong>{}</strong></p>",
+            escape(m.team_title),
+            escape(m.team_intro),
+            escape(page.client)
+        );
+        error(&mut out, page.error);
+        let _ = write!(
+            out,
+            "<form method=\"post\" action=\"{}\">",
+            escape(page.action)
+        );
+        for (i, row) in page.rows.iter().enumerate() {
+            let n = i + 1;
+            let _ = write!(
+                out,
+                "<fieldset class=\"person\"><legend>{n}</legend>\
+                 <label for=\"name-{n}\">{name_label}</label>\
+                 <input id=\"name-{n}\" name=\"name\" autocomplete=\"off\" maxlength=\"100\" value=\"{name}\">\
+                 <label for=\"email-{n}\">{email_label}</label>\
+                 <input id=\"email-{n}\" name=\"email\" type=\"email\" autocomplete=\"off\" maxlength=\"254\" value=\"{email}\"{described}>",
+                name_label = escape(m.team_name_label),
+                name = escape(row.name),
+                email_label = escape(m.team_email_label),
+                email = escape(row.email),
+                described = if row.error.is_some() { format!(" aria-describedby=\"error-{n}\" aria-invalid=\"true\"") } else { String::new() },
+            );
+            if let Some(problem) = row.error {
+                let _ = write!(
+                    out,
+                    "<p id=\"error-{n}\" class=\"error\">{}</p>",
+                    escape(problem)
+                );
+            }
+            out.push_str("</fieldset>");
+        }
+        let _ = write!(
+            out,
+            "<button type=\"submit\">{}</button></form>",
+            escape(m.team_submit)
+        );
+        if let Some(more) = page.more_rows {
+            let _ = write!(
+                out,
+                "<p><a href=\"{}\">{}</a></p>",
+                escape(more),
+                escape(m.team_more_rows)
+            );
+        }
+        out.push_str("</main></body></html>");
+        out
+    }
+
+    fn change_password(&self, page: &FormPage<'_>) -> String {
+        let m = Messages::of(page.language);
+        let mut out = String::with_capacity(2048);
+        head(&mut out, page.language.tag(), m.change_title, page.assets);
+        let _ = write!(out, "<main><h1>{}</h1>", escape(m.change_title));
+        error(&mut out, page.error);
+        let _ = write!(
+            out,
+            "<form method=\"post\" action=\"{action}\">{username}\
+             <label for=\"current\">{current}</label>\
+             <input id=\"current\" name=\"current\" type=\"password\" autocomplete=\"current-password\" required autofocus>\
+             <label for=\"password\">{new}</label>\
+             <input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" required>\
+             <label for=\"confirm\">{confirm}</label>\
+             <input id=\"confirm\" name=\"confirm\" type=\"password\" autocomplete=\"new-password\" minlength=\"8\" required>\
+             <p id=\"caps\" class=\"caps\" role=\"status\" hidden>{caps}</p>",
+            action = escape(page.action),
+            username = username_field(page.user_code),
+            current = escape(m.current_password_label),
+            new = escape(m.new_password_label),
+            confirm = escape(m.confirm_password_label),
+            caps = escape(m.caps_lock_on),
+        );
+        if let Some(next) = page.next {
+            let _ = write!(
+                out,
+                "<input type=\"hidden\" name=\"next\" value=\"{}\">",
+                escape(next)
+            );
+        }
+        let _ = write!(
+            out,
+            "<button type=\"submit\">{}</button></form></main><script src=\"{}/guichet.js\"></script></body></html>",
+            escape(m.submit),
+            escape(page.assets)
         );
         out
     }

@@ -74,6 +74,42 @@ pub struct Messages {
     pub cancelled_undone: &'static str,
     /// When the link matches nothing (any more).
     pub nothing_to_cancel: &'static str,
+    /// The contact person's page: its title.
+    pub team_title: &'static str,
+    /// What the contact person's page asks (followed by the client's name).
+    pub team_intro: &'static str,
+    /// A new employee's full name.
+    pub team_name_label: &'static str,
+    /// A new employee's address.
+    pub team_email_label: &'static str,
+    /// A link to a form with more rows.
+    pub team_more_rows: &'static str,
+    /// The contact person's button.
+    pub team_submit: &'static str,
+    /// After the request was sent: the title.
+    pub team_sent_title: &'static str,
+    /// After the request was sent (followed by its identifier).
+    pub team_sent: &'static str,
+    /// Someone who is not the client's contact person.
+    pub team_not_contact: &'static str,
+    /// A row with an address and no name, or a name that is too long.
+    pub team_invalid_name: &'static str,
+    /// An address mail cannot be sent to.
+    pub team_invalid_email: &'static str,
+    /// The same address twice in one request.
+    pub team_duplicate_email: &'static str,
+    /// An address that is a shared inbox (a role, or already someone else's).
+    pub team_shared_email: &'static str,
+    /// No one in the request.
+    pub team_nobody: &'static str,
+    /// More people than one request may hold.
+    pub team_too_many: &'static str,
+    /// The online password change page's title.
+    pub change_title: &'static str,
+    /// The current password's label.
+    pub current_password_label: &'static str,
+    /// A wrong current password.
+    pub wrong_current_password: &'static str,
     malformed: &'static str,
     too_large: &'static str,
     media_type: &'static str,
@@ -157,6 +193,24 @@ static FR: Messages = Messages {
     passwords_differ: "Les deux mots de passe ne sont pas identiques.",
     password_unusable: "Ce mot de passe ne peut pas être utilisé : il ressemble à un mot de passe temporaire ou à votre code d'utilisateur.",
     nothing_to_choose: "Aucun mot de passe à choisir. Pour changer votre mot de passe, communiquez avec le service à la clientèle.",
+    team_title: "Demander des codes d'utilisateur",
+    team_intro: "Inscrivez le nom complet ainsi que l'adresse courriel de chacun des nouveaux usagers. Le service à la clientèle leur enverra leur code d'utilisateur par courriel. Dossier-client :",
+    team_name_label: "Nom complet",
+    team_email_label: "Adresse courriel",
+    team_more_rows: "Ajouter des lignes",
+    team_submit: "ENVOYER LA DEMANDE",
+    team_sent_title: "Demande envoyée",
+    team_sent: "Votre demande est envoyée au service à la clientèle, qui vous répondra par courriel. Numéro de la demande :",
+    team_not_contact: "Seule la personne-ressource inscrite à votre dossier-client peut demander des codes d'utilisateur.",
+    team_invalid_name: "Inscrivez le nom complet (100 caractères au plus).",
+    team_invalid_email: "Cette adresse courriel n'est pas valide.",
+    team_duplicate_email: "Cette adresse courriel figure déjà plus haut : chaque personne a besoin de sa propre adresse.",
+    team_shared_email: "Cette adresse courriel est partagée (ou déjà utilisée par un autre usager) : aucun mot de passe n'y sera envoyé. Chaque personne a besoin de sa propre adresse.",
+    team_nobody: "Inscrivez au moins une personne.",
+    team_too_many: "Une demande compte au plus 20 personnes : envoyez les autres dans une deuxième demande.",
+    change_title: "Changer mon mot de passe",
+    current_password_label: "Mot de passe actuel",
+    wrong_current_password: "Le mot de passe actuel est invalide.",
     cancel_title: "Annuler la demande de mot de passe",
     cancel_intro: "Vous n'avez pas demandé de mot de passe? Annulez la demande : le mot de passe temporaire envoyé par courriel ne fonctionnera plus, et ce qui a été fait avec lui sera défait.",
     cancel_submit: "ANNULER LA DEMANDE",
@@ -212,6 +266,24 @@ static EN: Messages = Messages {
     passwords_differ: "The two passwords are not the same.",
     password_unusable: "This password cannot be used: it looks like a temporary password or your user code.",
     nothing_to_choose: "There is no password to choose. To change your password, contact customer service.",
+    team_title: "Ask for user codes",
+    team_intro: "Enter the full name and the email address of each new user. Customer service will email them their user code. Client:",
+    team_name_label: "Full name",
+    team_email_label: "Email address",
+    team_more_rows: "Add rows",
+    team_submit: "SEND THE REQUEST",
+    team_sent_title: "Request sent",
+    team_sent: "Your request was sent to customer service, who will answer by email. Request number:",
+    team_not_contact: "Only the contact person on your client file can ask for user codes.",
+    team_invalid_name: "Enter the full name (at most 100 characters).",
+    team_invalid_email: "This email address is not valid.",
+    team_duplicate_email: "This email address is already above: each person needs their own address.",
+    team_shared_email: "This email address is shared (or already another user's): no password is ever sent there. Each person needs their own address.",
+    team_nobody: "Enter at least one person.",
+    team_too_many: "A request holds at most 20 people: send the others in a second request.",
+    change_title: "Change my password",
+    current_password_label: "Current password",
+    wrong_current_password: "The current password is wrong.",
     cancel_title: "Cancel the password request",
     cancel_intro: "Did not ask for a password? Cancel the request: the temporary password sent by email will stop working, and whatever was done with it will be undone.",
     cancel_submit: "CANCEL THE REQUEST",

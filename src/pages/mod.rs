@@ -37,6 +37,51 @@ pub trait Pages: Send + Sync + 'static {
 
     /// A short confirmation (request received, request cancelled).
     fn notice(&self, page: &NoticePage<'_>) -> String;
+
+    /// The contact person's form: user codes for new employees (`/auth/team`).
+    fn team(&self, page: &TeamPage<'_>) -> String;
+
+    /// Changing one's password online (`/auth/password/change`, when allowed).
+    fn change_password(&self, page: &FormPage<'_>) -> String;
+}
+
+/// The contact person's form.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TeamPage<'a> {
+    /// The page's language.
+    pub language: Language,
+    /// The form's `action`.
+    pub action: &'a str,
+    /// The client's name.
+    pub client: &'a str,
+    /// The rows to show, filled with what was sent, each with its problem if any.
+    pub rows: &'a [TeamRow<'a>],
+    /// What was wrong with the request as a whole, already in `language`.
+    pub error: Option<&'a str>,
+    /// A link to the same form with more rows, while a request may hold more.
+    pub more_rows: Option<&'a str>,
+    /// Where `guichet.css` and `guichet.js` are served.
+    pub assets: &'a str,
+}
+
+/// One row of the contact person's form.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct TeamRow<'a> {
+    /// The full name sent.
+    pub name: &'a str,
+    /// The address sent.
+    pub email: &'a str,
+    /// What is wrong with the row, already in the page's language.
+    pub error: Option<&'a str>,
+}
+
+impl<'a> TeamRow<'a> {
+    /// A row.
+    pub fn new(name: &'a str, email: &'a str, error: Option<&'a str>) -> Self {
+        Self { name, email, error }
+    }
 }
 
 /// A page with one form: where it posts, what went wrong last time, where to go next.
@@ -55,6 +100,8 @@ pub struct FormPage<'a> {
     pub sign_in: &'a str,
     /// Where `guichet.css` and `guichet.js` are served.
     pub assets: &'a str,
+    /// Whose password it is, when known, for password managers (a hidden username field).
+    pub user_code: Option<&'a str>,
 }
 
 /// The "this wasn't me" page.
