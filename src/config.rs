@@ -55,7 +55,9 @@ pub struct Config {
     pub pages: PagesConfig,
     /// Accounts that customer service creates.
     pub accounts: AccountsConfig,
-    /// The limits of [`guichet::server`](crate::server) (`guichet serve`, the portal example).
+    /// Forward auth: the origins `next` may point to besides the portal's own.
+    pub forward_auth: ForwardAuthConfig,
+    /// The limits of `guichet::server` (feature `server`: `guichet serve`, the portal example).
     pub server: ServerConfig,
 }
 
@@ -75,6 +77,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             pages: PagesConfig::default(),
             accounts: AccountsConfig::default(),
+            forward_auth: ForwardAuthConfig::default(),
             server: ServerConfig::default(),
         }
     }
@@ -150,27 +153,54 @@ pub struct PagesConfig {
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct CookieConfig {
-    /// `Secure` and the `__Host-guichet` name. Turn off only for plain-http local use, where the
-    /// cookie is then named `guichet`.
+    /// `Secure` and the `__Host-` / `__Secure-` name prefixes. Turn off only for plain-http
+    /// local use, where the cookie is then named `guichet`.
     pub secure: bool,
+    /// A parent domain the cookie is sent to (e.g. `example.com` for a portal at
+    /// `portal.example.com` and applications at `app.example.com`), for forward auth across
+    /// sub-domains. Unset (the default): the cookie stays on the portal's own host, named
+    /// `__Host-guichet`, which browsers refuse to let any other host set or read.
+    ///
+    /// Setting it trusts **every host under that domain**: each one receives the session
+    /// cookie with every request, and any of them (or anyone who takes one over) can read it
+    /// from its own logs or set a cookie of the same name for the whole domain. Use it only
+    /// when all those hosts are yours and kept with the same care. The cookie is then named
+    /// `__Secure-guichet` (`__Host-` forbids a domain) and the portal's host
+    /// (`mail.base_url`) must be inside the domain.
+    pub domain: Option<String>,
 }
 
 impl Default for CookieConfig {
     fn default() -> Self {
-        Self { secure: true }
+        Self {
+            secure: true,
+            domain: None,
+        }
     }
 }
 
 impl CookieConfig {
-    /// The cookie name: `__Host-guichet` when secure (browsers then refuse it from any
-    /// sub-domain or over http), `guichet` otherwise.
+    /// The cookie name: `__Host-guichet` when secure and host-only, `__Secure-guichet` when
+    /// secure for a parent [`domain`](Self::domain), `guichet` over plain http.
     pub fn name(&self) -> &'static str {
-        if self.secure {
-            "__Host-guichet"
-        } else {
-            "guichet"
+        match (self.secure, &self.domain) {
+            (false, _) => "guichet",
+            (true, None) => "__Host-guichet",
+            (true, Some(_)) => "__Secure-guichet",
         }
     }
+}
+
+/// Forward auth (`{prefix}/verify`, for reverse proxies): where it may send people back to.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ForwardAuthConfig {
+    /// Other origins (`https://app.example`: scheme, host and port exactly, no path) that
+    /// `next` may point to after signing in: the applications behind the reverse proxy when
+    /// they live on other hosts than the portal. Empty (the default): `next` is a path on the
+    /// portal's own site only, so the sign-in page is never an open redirect.
+    pub redirect_origins: Vec<String>,
 }
 
 /// Session lifetimes.
@@ -584,6 +614,40 @@ impl Config {
                 "mail",
                 "max_attempts and queue_capacity at least 1",
             ));
+        }
+        for origin in &self.forward_auth.redirect_origins {
+            if !crate::origin::Origin::is_exact(origin) {
+                return Err(ConfigError::invalid(
+                    "forward_auth.redirect_origins",
+                    format!("{origin:?} is not an origin: write `https://app.example` (scheme, host, optional port; no path)"),
+                ));
+            }
+        }
+        if let Some(domain) = &self.cookies.domain {
+            let host = origin_only
+                .as_ref()
+                .and_then(|u| u.host())
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let domain_ok = domain.contains('.')
+                && !domain.starts_with(['.', '-'])
+                && !domain.ends_with(['.', '-'])
+                && !domain.contains("..")
+                && domain.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-'
+                });
+            if !domain_ok {
+                return Err(ConfigError::invalid(
+                    "cookies.domain",
+                    "a parent domain in lower case, without a leading dot, e.g. `example.com`",
+                ));
+            }
+            if !(host == *domain || host.ends_with(&format!(".{domain}"))) {
+                return Err(ConfigError::invalid(
+                    "cookies.domain",
+                    format!("the portal's host ({host}, from mail.base_url) is not inside {domain}: browsers would refuse the cookie"),
+                ));
+            }
         }
         let server = &self.server;
         if server.header_read_timeout.is_zero()

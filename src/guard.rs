@@ -216,7 +216,7 @@ fn refused<B>(response: Response<Body>) -> Response<GuardBody<B>> {
 }
 
 /// Who may pass: the identity, or why not.
-fn verdict(
+pub(crate) fn verdict(
     state: Result<SessionState, StoreError>,
     service: Option<&ServiceName>,
 ) -> Result<Identity, Denial> {

@@ -1,12 +1,14 @@
 //! Where guichet's pages live and the links it writes: the paths under the prefix, absolute
 //! links for emails (always from `mail.base_url`, never from a request's `Host`), and `next`,
-//! where to go after signing in. Only same-site paths are accepted as `next`, so a crafted link
-//! can never turn the sign-in page into an open redirect.
+//! where to go after signing in. Only same-site paths, and URLs on the origins listed in
+//! `forward_auth.redirect_origins`, are accepted as `next`, so a crafted link can never turn
+//! the sign-in page into an open redirect.
 
 use http::Uri;
 
 use crate::config::Config;
 use crate::error::Refusal;
+use crate::origin::Origin;
 
 /// The paths of the built-in pages, computed once from the configuration.
 #[derive(Debug, Clone)]
@@ -19,6 +21,8 @@ pub(crate) struct Links {
     team: String,
     cancel: String,
     assets: String,
+    /// The other origins `next` may point to.
+    redirect_origins: Vec<Origin>,
 }
 
 impl Links {
@@ -34,6 +38,12 @@ impl Links {
             team: under("/team"),
             cancel: under("/password/cancel"),
             assets: under("/assets"),
+            redirect_origins: config
+                .forward_auth
+                .redirect_origins
+                .iter()
+                .filter_map(|origin| Origin::parse(origin))
+                .collect(),
         }
     }
 
@@ -65,6 +75,26 @@ impl Links {
     /// "This wasn't me".
     pub(crate) fn cancel(&self) -> &str {
         &self.cancel
+    }
+
+    /// `next` as sent (a query or form field): a same-site path, or an absolute URL on one of
+    /// `forward_auth.redirect_origins`; anything else is refused. Empty means none.
+    pub(crate) fn next(&self, next: &str) -> Result<Option<String>, Refusal> {
+        if self.is_elsewhere_allowed(next) {
+            return Ok(Some(next.to_owned()));
+        }
+        sanitize_next(next)
+    }
+
+    /// An absolute `http(s)` URL on an allowed other origin, without credentials, control
+    /// characters, white space, backslashes or fragment, and not over [`MAX_NEXT`].
+    pub(crate) fn is_elsewhere_allowed(&self, url: &str) -> bool {
+        !self.redirect_origins.is_empty()
+            && url.len() <= MAX_NEXT
+            && !url
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace() || c == '\\' || c == '#')
+            && Origin::parse(url).is_some_and(|origin| self.redirect_origins.contains(&origin))
     }
 
     /// Where `guichet.css` and `guichet.js` are served.

@@ -36,6 +36,16 @@ impl Origin {
             scheme,
         })
     }
+
+    /// Whether `text` is an origin and nothing more: `scheme://host[:port]`, with at most a
+    /// trailing `/`.
+    pub(crate) fn is_exact(text: &str) -> bool {
+        Self::parse(text).is_some()
+            && text.parse::<Uri>().is_ok_and(|u| {
+                u.path_and_query()
+                    .is_none_or(|pq| matches!(pq.as_str(), "" | "/"))
+            })
+    }
 }
 
 /// Refuses a cross-site post to a portal whose public origin is `own`.
@@ -58,6 +68,27 @@ pub(crate) fn check(own: &Origin, headers: &HeaderMap) -> Result<(), Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_exact_origin_has_no_path_query_or_credentials() {
+        for ok in [
+            "https://app.example",
+            "https://app.example/",
+            "http://app.example:8080",
+        ] {
+            assert!(Origin::is_exact(ok), "{ok}");
+        }
+        for bad in [
+            "https://app.example/x",
+            "https://app.example?x",
+            "https://user@app.example",
+            "ftp://app.example",
+            "app.example",
+            "",
+        ] {
+            assert!(!Origin::is_exact(bad), "{bad}");
+        }
+    }
 
     fn check_with(pairs: &[(&'static str, &'static str)]) -> Result<(), Refusal> {
         let mut h = HeaderMap::new();

@@ -49,6 +49,7 @@ use tokio::time::{Instant, Sleep};
 use tower_service::Service;
 
 pub use crate::config::ServerConfig;
+use crate::limit::PeerAddr;
 
 /// Serves `service` on `listener` (HTTP/1.1) with the limits of `limits`, until `shutdown`
 /// completes; then drains the open connections for at most `limits.drain_timeout`.
@@ -86,7 +87,7 @@ where
                 Err(_) => break,
             },
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -99,7 +100,11 @@ where
         };
         let _ = stream.set_nodelay(true);
         let io = TokioIo::new(Idle::new(stream, limits.idle_timeout));
-        let connection = http.serve_connection(io, TowerToHyperService::new(service.clone()));
+        let service = WithPeer {
+            inner: service.clone(),
+            peer: PeerAddr(peer),
+        };
+        let connection = http.serve_connection(io, TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -116,6 +121,32 @@ where
         }
     }
     Ok(())
+}
+
+/// Hands the connection's peer address to every request ([`PeerAddr`]), for per-address limits
+/// and the trusted-proxy check.
+#[derive(Clone)]
+struct WithPeer<S> {
+    inner: S,
+    peer: PeerAddr,
+}
+
+impl<S, B> Service<Request<B>> for WithPeer<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> S::Future {
+        request.extensions_mut().insert(self.peer);
+        self.inner.call(request)
+    }
 }
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C): the `shutdown` future of [`serve`] for a process

@@ -57,7 +57,7 @@ pub(crate) async fn page(
         Ok(identity) => identity,
         Err(response) => return Ok(response),
     };
-    let next = form::query(&parts.uri, &["next"])?.next()?;
+    let next = form::query(&parts.uri, &["next"])?.next(&ctx.respond.links)?;
     let status = StatusCode::OK;
     Ok(render(
         ctx,
@@ -91,7 +91,7 @@ where
         &["current", "password", "confirm", "next"],
     )
     .await?;
-    let next = fields.next()?;
+    let next = fields.next(&ctx.respond.links)?;
     let current = fields.password(&ctx.hasher, fields.require("current")?)?;
     let typed = fields.require("password")?;
     let password = fields.password(&ctx.hasher, typed)?;

@@ -59,7 +59,7 @@ pub(crate) async fn page(
         Ok(identity) => identity,
         Err(response) => return Ok(response),
     };
-    let next = form::query(&parts.uri, &["next"])?.next()?;
+    let next = form::query(&parts.uri, &["next"])?.next(&ctx.respond.links)?;
     let status = StatusCode::OK;
     Ok(render(
         ctx,
@@ -88,7 +88,7 @@ where
         Err(response) => return Ok(response),
     };
     let fields = form::read(&parts.headers, body, &["password", "confirm", "next"]).await?;
-    let next = fields.next()?;
+    let next = fields.next(&ctx.respond.links)?;
     let typed = fields.require("password")?;
     let password = fields.password(&ctx.hasher, typed)?;
     let m = Messages::of(ctx.respond.language(&parts.headers));

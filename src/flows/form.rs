@@ -75,11 +75,11 @@ impl Fields {
         })
     }
 
-    /// The `next` field, if sent, checked to be a same-site path.
-    pub(crate) fn next(&self) -> Result<Option<String>, Refusal> {
+    /// The `next` field, if sent, checked to be a same-site path or on an allowed origin.
+    pub(crate) fn next(&self, links: &crate::links::Links) -> Result<Option<String>, Refusal> {
         Ok(self
             .get("next")
-            .map(crate::links::sanitize_next)
+            .map(|next| links.next(next))
             .transpose()?
             .flatten())
     }

@@ -35,7 +35,7 @@ use crate::origin;
 
 /// The sign-in page; keeps a valid `?next=`.
 pub(crate) fn page(ctx: &Context, parts: &Parts) -> Result<Response<Body>, Refusal> {
-    let next = form::query(&parts.uri, &["next"])?.next()?;
+    let next = form::query(&parts.uri, &["next"])?.next(&ctx.respond.links)?;
     Ok(render(ctx, parts, StatusCode::OK, next.as_deref(), None))
 }
 
@@ -86,7 +86,7 @@ where
 {
     origin::check(&ctx.origin, &parts.headers)?;
     let fields = form::read(&parts.headers, body, &["user_code", "password", "next"]).await?;
-    let next = fields.next()?;
+    let next = fields.next(&ctx.respond.links)?;
     let code = fields.user_code(ctx.config.user_codes.case)?;
     let typed = fields.require("password")?;
     // A temporary password is recognised by its shape alone, so each attempt does the same
@@ -321,7 +321,10 @@ mod tests {
     use super::*;
 
     fn next_of(uri: &'static str) -> Result<Option<String>, Refusal> {
-        form::query(&http::Uri::from_static(uri), &["next"])?.next()
+        let mut config = crate::Config::default();
+        config.forward_auth.redirect_origins = vec!["https://app.example".into()];
+        let links = crate::links::Links::new(&config);
+        form::query(&http::Uri::from_static(uri), &["next"])?.next(&links)
     }
 
     #[test]
@@ -334,6 +337,23 @@ mod tests {
         );
         assert_eq!(next_of("/auth/login?x=1").unwrap(), None);
         assert!(next_of("/auth/login?next=https%3A%2F%2Fevil.example").is_err());
+        assert_eq!(
+            next_of("/auth/login?next=https%3A%2F%2Fapp.example%2Freports%3Fy%3D2")
+                .unwrap()
+                .as_deref(),
+            Some("https://app.example/reports?y=2"),
+            "an allowed origin"
+        );
+        for bad in [
+            "https%3A%2F%2Fapp.example.evil.example%2F",
+            "http%3A%2F%2Fapp.example%2F",
+            "https%3A%2F%2Fapp.example%3A8443%2F",
+            "https%3A%2F%2Fx%40app.example%2F",
+            "https%3A%2F%2Fapp.example%2Fa%23b",
+        ] {
+            let uri: &'static str = Box::leak(format!("/auth/login?next={bad}").into_boxed_str());
+            assert!(next_of(uri).is_err(), "{bad}");
+        }
         assert!(next_of("/auth/login?next=%FF").is_err());
     }
 }

@@ -9,6 +9,7 @@
 //! | `GET/POST /auth/password/change` | changing one's password online, when allowed ([`change`](self)) |
 //! | `GET/POST /auth/password/cancel` | the email's "this wasn't me" link ([`cancel`](self)) |
 //! | `GET/POST /auth/team` | the contact person asks for user codes for new employees ([`team`](self)) |
+//! | `GET /auth/verify` | forward auth: a reverse proxy asks who is there ([`verify`](self)) |
 //! | `GET /auth/assets/guichet.css`, `.js` | the built-in pages' stylesheet and Caps Lock script |
 //!
 //! Every POST accepts a form or JSON, is refused if cross-site, and answers JSON to clients
@@ -25,6 +26,7 @@ mod logout;
 mod new_password;
 mod password;
 mod team;
+mod verify;
 
 /// A request body the flows can read: any `http_body::Body` whose error can be boxed.
 pub(crate) trait RequestBody:
@@ -77,6 +79,7 @@ enum Route {
     ChangePassword,
     Cancel,
     Team,
+    Verify,
     Asset(&'static str, &'static str),
 }
 
@@ -90,6 +93,7 @@ impl Route {
             "/password/change" => Some(Self::ChangePassword),
             "/password/cancel" => Some(Self::Cancel),
             "/team" => Some(Self::Team),
+            "/verify" => Some(Self::Verify),
             "/assets/guichet.css" => Some(Self::Asset("text/css; charset=utf-8", pages::STYLE)),
             "/assets/guichet.js" => {
                 Some(Self::Asset("text/javascript; charset=utf-8", pages::SCRIPT))
@@ -181,6 +185,7 @@ where
             team::page(&ctx, &session, &parts).await
         }
         (Some(Route::Team), &Method::POST) => team::submit(&ctx, &session, &parts, body).await,
+        (Some(Route::Verify), _) => verify::answer(&ctx, &session, &parts).await,
         (Some(Route::Cancel), &Method::GET | &Method::HEAD) => cancel::page(&ctx, &parts),
         (Some(Route::Cancel), &Method::POST) => cancel::submit(&ctx, &parts, body).await,
         (Some(Route::Asset(content_type, text)), &Method::GET | &Method::HEAD) => {

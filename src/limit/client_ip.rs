@@ -75,6 +75,11 @@ pub(crate) fn limit_key(ip: IpAddr) -> String {
     }
 }
 
+/// Whether the request's TCP peer is one of the trusted proxies (whose headers are believed).
+pub(crate) fn from_trusted_proxy(extensions: &http::Extensions, trusted: &[IpNet]) -> bool {
+    peer_ip(extensions).is_some_and(|peer| trusted.iter().any(|net| net.contains(&peer)))
+}
+
 fn peer_ip(extensions: &http::Extensions) -> Option<IpAddr> {
     if let Some(PeerAddr(addr)) = extensions.get::<PeerAddr>() {
         return Some(addr.ip());

@@ -60,7 +60,7 @@ impl Limit {
     }
 }
 
-pub(crate) use client_ip::{client_ip, limit_key};
+pub(crate) use client_ip::{client_ip, from_trusted_proxy, limit_key};
 pub use client_ip::{PeerAddr, ProxyHeader};
 pub(crate) use keyed::KeyedLimiter;
 pub use rate::{Rate, RateError};

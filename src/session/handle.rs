@@ -184,14 +184,18 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// The session cookie: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` unless turned off.
+/// The session cookie: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` unless turned off,
+/// and `Domain` only when a parent domain is configured.
 fn cookie(config: &CookieConfig, value: String) -> Cookie<'static> {
-    Cookie::build((config.name(), value))
+    let mut cookie = Cookie::build((config.name(), value))
         .http_only(true)
         .same_site(SameSite::Lax)
         .path("/")
-        .secure(config.secure)
-        .build()
+        .secure(config.secure);
+    if let Some(domain) = &config.domain {
+        cookie = cookie.domain(domain.clone());
+    }
+    cookie.build()
 }
 
 fn set_cookie(config: &CookieConfig, value: String) -> HeaderValue {
