@@ -328,6 +328,7 @@ impl Audit {
     }
 
     pub(crate) fn emit(&self, event: &AuditEvent) {
+        crate::metrics::audited(event);
         match event {
             AuditEvent::SignedIn { user_code, ip } => {
                 tracing::info!(target: "guichet::audit", event = "signed_in", %user_code, %ip);

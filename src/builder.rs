@@ -307,6 +307,7 @@ impl GuichetBuilder {
             hasher,
             denials: self.denials,
             audit: self.audit,
+            meters: crate::metrics::Meters::new(),
             letter_queued: Box::new(move || bell.wake()),
             config: self.config,
         });

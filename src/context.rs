@@ -29,6 +29,8 @@ pub(crate) struct Context {
     /// The application's answers to refused requests, if it chose any.
     pub(crate) denials: Option<Box<Custom>>,
     pub(crate) audit: Audit,
+    /// The metrics handles of the hot paths.
+    pub(crate) meters: crate::metrics::Meters,
     /// Called after a letter was queued, so that it leaves at once.
     pub(crate) letter_queued: Box<dyn Fn() + Send + Sync>,
 }
@@ -41,10 +43,8 @@ impl Context {
         key: &str,
     ) -> Result<Result<(), Duration>, StoreError> {
         let rate = self.config.rate(limit);
-        Ok(match self.store.check(limit, key, rate).await? {
-            Some(wait) => Err(wait),
-            None => Ok(()),
-        })
+        let checked = self.store.check(limit, key, rate).await;
+        counted(limit, checked)
     }
 
     /// Reserves one attempt of `key` under the throttle `limit`; `Err` is the wait.
@@ -54,10 +54,8 @@ impl Context {
         key: &str,
     ) -> Result<Result<(), Duration>, StoreError> {
         let rate = self.config.rate(limit);
-        Ok(match self.store.reserve(limit, key, rate).await? {
-            Some(wait) => Err(wait),
-            None => Ok(()),
-        })
+        let reserved = self.store.reserve(limit, key, rate).await;
+        counted(limit, reserved)
     }
 
     /// The answer to a request refused for `denial`: the application's choice, else guichet's.
@@ -70,5 +68,23 @@ impl Context {
     ) -> http::Response<Body> {
         let denied: Denied<'_> = deny::denied(&self.respond, denial, method, uri, headers);
         deny::answer(&self.respond, self.denials.as_deref(), &denied).await
+    }
+}
+
+/// A limit's answer as the flows use it (`Err` is the wait), counted in the metrics.
+fn counted(
+    limit: Limit,
+    answer: Result<Option<Duration>, StoreError>,
+) -> Result<Result<(), Duration>, StoreError> {
+    match answer {
+        Ok(None) => Ok(Ok(())),
+        Ok(Some(wait)) => {
+            crate::metrics::limited(limit);
+            Ok(Err(wait))
+        }
+        Err(error) => {
+            crate::metrics::store_error("limits", &error);
+            Err(error)
+        }
     }
 }

@@ -211,6 +211,7 @@ impl Refusal {
 impl From<StoreError> for Refusal {
     fn from(error: StoreError) -> Self {
         tracing::error!(target: "guichet", %error, "store unavailable; failing closed");
+        crate::metrics::store_error("accounts", &error);
         Refusal::Unavailable
     }
 }

@@ -324,6 +324,7 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let started = std::time::Instant::now();
         let Some(session) = request.extensions().get::<Session>() else {
             let response = Some(without_session());
             return GuardFuture {
@@ -333,6 +334,7 @@ where
         // Stores that answer from memory decide here, and the inner service is called at once.
         if let Some(state) = session.state_now() {
             if let Ok(identity) = verdict(state, self.service.as_ref()) {
+                session.ctx().meters.guard(started);
                 request.extensions_mut().insert(identity);
                 return GuardFuture {
                     state: Guarding::Passed {
@@ -352,6 +354,9 @@ where
                 Some(session) => session.state().await,
                 None => return Ok(without_session()),
             };
+            if let Some(session) = request.extensions().get::<Session>() {
+                session.ctx().meters.guard(started);
+            }
             match verdict(state, service.as_ref()) {
                 Ok(identity) => {
                     request.extensions_mut().insert(identity);

@@ -54,8 +54,10 @@ pub(crate) async fn post(ctx: &Context, letter: &Letter) -> Result<bool, StoreEr
     let accepted = ctx
         .store
         .push(letter, ctx.config.mail.queue_capacity)
-        .await?;
+        .await
+        .inspect_err(|e| crate::metrics::store_error("mail_queue", e))?;
     if accepted {
+        crate::metrics::letter("queued");
         (ctx.letter_queued)();
     } else {
         tracing::error!(target: "guichet", user_code = %letter.user_code, "mail queue full; letter not sent");

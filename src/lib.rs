@@ -87,6 +87,7 @@ mod letters;
 pub mod limit;
 mod links;
 pub mod mail;
+pub mod metrics;
 mod origin;
 pub mod pages;
 pub mod password;

@@ -102,6 +102,21 @@ impl Route {
         }
     }
 
+    /// The route's name in the latency metric.
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Login => "login",
+            Self::Logout => "logout",
+            Self::PasswordRequest => "password",
+            Self::ChoosePassword => "password_set",
+            Self::ChangePassword => "password_change",
+            Self::Cancel => "password_cancel",
+            Self::Team => "team",
+            Self::Verify => "verify",
+            Self::Asset(..) => "asset",
+        }
+    }
+
     /// The methods the route answers (for `Allow`).
     fn allow(&self) -> &'static str {
         match self {
@@ -145,15 +160,25 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let ctx = Arc::clone(&self.ctx);
-        Box::pin(async move { Ok(dispatch(ctx, request).await) })
+        Box::pin(async move {
+            let started = std::time::Instant::now();
+            let route = route_path(&ctx, &request).and_then(Route::find);
+            let name = route.as_ref().map_or("other", Route::name);
+            let response = dispatch(&ctx, route, request).await;
+            ctx.meters.flow(name, started);
+            Ok(response)
+        })
     }
 }
 
-async fn dispatch<B>(ctx: Arc<Context>, request: Request<B>) -> Response<Body>
+async fn dispatch<B>(
+    ctx: &Arc<Context>,
+    route: Option<Route>,
+    request: Request<B>,
+) -> Response<Body>
 where
     B: RequestBody + Send + 'static,
 {
-    let route = route_path(&ctx, &request).and_then(Route::find);
     let Some(session) = request.extensions().get::<Session>().cloned() else {
         tracing::error!(target: "guichet", "the flows run without guichet's SessionLayer around them");
         let mut response = Response::new(Body::default());
@@ -162,32 +187,32 @@ where
     };
     let (parts, body) = request.into_parts();
     let outcome = match (route, &parts.method) {
-        (Some(Route::Login), &Method::GET | &Method::HEAD) => login::page(&ctx, &parts),
-        (Some(Route::Login), &Method::POST) => login::submit(&ctx, &session, &parts, body).await,
-        (Some(Route::Logout), &Method::POST) => logout::submit(&ctx, &session, &parts).await,
+        (Some(Route::Login), &Method::GET | &Method::HEAD) => login::page(ctx, &parts),
+        (Some(Route::Login), &Method::POST) => login::submit(ctx, &session, &parts, body).await,
+        (Some(Route::Logout), &Method::POST) => logout::submit(ctx, &session, &parts).await,
         (Some(Route::PasswordRequest), &Method::GET | &Method::HEAD) => {
-            Ok(password::page(&ctx, &parts))
+            Ok(password::page(ctx, &parts))
         }
-        (Some(Route::PasswordRequest), &Method::POST) => password::submit(&ctx, &parts, body).await,
+        (Some(Route::PasswordRequest), &Method::POST) => password::submit(ctx, &parts, body).await,
         (Some(Route::ChoosePassword), &Method::GET | &Method::HEAD) => {
-            choose::page(&ctx, &session, &parts).await
+            choose::page(ctx, &session, &parts).await
         }
         (Some(Route::ChoosePassword), &Method::POST) => {
-            choose::submit(&ctx, &session, &parts, body).await
+            choose::submit(ctx, &session, &parts, body).await
         }
         (Some(Route::ChangePassword), &Method::GET | &Method::HEAD) => {
-            change::page(&ctx, &session, &parts).await
+            change::page(ctx, &session, &parts).await
         }
         (Some(Route::ChangePassword), &Method::POST) => {
-            change::submit(&ctx, &session, &parts, body).await
+            change::submit(ctx, &session, &parts, body).await
         }
         (Some(Route::Team), &Method::GET | &Method::HEAD) => {
-            team::page(&ctx, &session, &parts).await
+            team::page(ctx, &session, &parts).await
         }
-        (Some(Route::Team), &Method::POST) => team::submit(&ctx, &session, &parts, body).await,
-        (Some(Route::Verify), _) => verify::answer(&ctx, &session, &parts).await,
-        (Some(Route::Cancel), &Method::GET | &Method::HEAD) => cancel::page(&ctx, &parts),
-        (Some(Route::Cancel), &Method::POST) => cancel::submit(&ctx, &parts, body).await,
+        (Some(Route::Team), &Method::POST) => team::submit(ctx, &session, &parts, body).await,
+        (Some(Route::Verify), _) => verify::answer(ctx, &session, &parts).await,
+        (Some(Route::Cancel), &Method::GET | &Method::HEAD) => cancel::page(ctx, &parts),
+        (Some(Route::Cancel), &Method::POST) => cancel::submit(ctx, &parts, body).await,
         (Some(Route::Asset(content_type, text)), &Method::GET | &Method::HEAD) => {
             Ok(respond::asset(content_type, text))
         }

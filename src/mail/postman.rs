@@ -117,8 +117,13 @@ async fn run(round: Round, stopping: Arc<AtomicBool>, wake: Arc<Notify>) {
                 });
                 continue;
             }
-            Ok(None) => {}
+            Ok(None) => {
+                if let Ok(waiting) = round.queue.waiting().await {
+                    crate::metrics::letter_queue_depth(waiting);
+                }
+            }
             Err(error) => {
+                crate::metrics::store_error("mail_queue", &error);
                 tracing::warn!(target: "guichet", %error, "mail queue unavailable; will retry")
             }
         }
@@ -147,24 +152,29 @@ async fn deliver(round: &Round, claimed: Claimed, stopping: &AtomicBool) {
     let attempt = claimed.attempts + 1;
     let result = match outcome {
         Ok(()) => {
+            crate::metrics::letter("sent");
             tracing::info!(target: "guichet", %label, attempt, "email delivered");
             round.queue.complete(&claimed.id).await
         }
         Err(MailError::Permanent(error)) => {
+            crate::metrics::letter("dropped");
             tracing::error!(target: "guichet", %label, %error, "email refused for good; dropped");
             round.queue.complete(&claimed.id).await
         }
         Err(MailError::Transient(error)) if attempt >= round.max_attempts => {
+            crate::metrics::letter("dropped");
             tracing::error!(target: "guichet", %label, attempt, %error, "email delivery failed too many times; dropped");
             round.queue.complete(&claimed.id).await
         }
         Err(MailError::Transient(error)) => {
             let backoff = backoff(attempt);
+            crate::metrics::letter("failed");
             tracing::warn!(target: "guichet", %label, attempt, %error, retry_in = ?backoff, "email delivery failed; will retry");
             round.queue.retry(&claimed.id, backoff).await
         }
     };
     if let Err(error) = result {
+        crate::metrics::store_error("mail_queue", &error);
         tracing::warn!(target: "guichet", %label, %error, "mail queue unavailable; the lease will hand the letter out again");
     }
 }

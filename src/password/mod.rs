@@ -114,6 +114,7 @@ struct HasherInner {
     blocks: Mutex<Vec<Vec<Block>>>,
     dummy: String,
     max_bytes: usize,
+    meters: crate::metrics::HashingMeters,
 }
 
 impl Hasher {
@@ -138,6 +139,7 @@ impl Hasher {
                 blocks: Mutex::new(Vec::new()),
                 dummy,
                 max_bytes: config.max_bytes,
+                meters: crate::metrics::HashingMeters::new(),
             }),
         })
     }
@@ -217,12 +219,18 @@ impl Hasher {
     ) -> Result<T, HashingError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let shared = Arc::clone(&self.inner);
+        let queued = std::time::Instant::now();
         let job: Job = Box::new(move || {
+            shared.meters.started(queued);
             let _ = answer.send(work(&shared));
         });
-        self.inner.jobs.try_send(job).map_err(|error| match error {
-            mpsc::TrySendError::Full(_) => HashingError::Busy,
-            mpsc::TrySendError::Disconnected(_) => HashingError::Failed,
+        self.inner.meters.queued();
+        self.inner.jobs.try_send(job).map_err(|error| {
+            self.inner.meters.refused();
+            match error {
+                mpsc::TrySendError::Full(_) => HashingError::Busy,
+                mpsc::TrySendError::Disconnected(_) => HashingError::Failed,
+            }
         })?;
         answered.await.map_err(|_| HashingError::Failed)?
     }

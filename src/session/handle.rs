@@ -91,7 +91,9 @@ impl Session {
         self.state
             .get_or_init(|| async {
                 match self.sent() {
-                    Sent::Cookie(cookie) => lifecycle::resolve(&self.ctx, &cookie).await,
+                    Sent::Cookie(cookie) => lifecycle::resolve(&self.ctx, &cookie)
+                        .await
+                        .inspect_err(|e| crate::metrics::store_error("sessions", e)),
                     Sent::Nothing | Sent::Unusable => Ok(SessionState::Anonymous),
                 }
             })

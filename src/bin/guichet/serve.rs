@@ -53,6 +53,13 @@ where
 /// drains the connections and the mail queue.
 pub(crate) async fn run(environment: Environment) -> Result<(), String> {
     let addr = environment.addr().map_err(|e| e.to_string())?;
+    if let Some(metrics) = environment
+        .start_metrics()
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        tracing::info!(%metrics, "metrics at /metrics");
+    }
     let opened = environment
         .open(Import::AtStart)
         .await

@@ -17,9 +17,12 @@
 //! | `GUICHET_CONFIG` | unset | a TOML file of [`Config`] (any subset of its sections) |
 //! | `GUICHET_INSECURE_COOKIES` | unset | `1` drops `Secure` from the session cookie, for plain-http local use |
 //! | `GUICHET_LOG_FORMAT` | `text` | `json`: one JSON object per log line |
+//! | `GUICHET_METRICS_ADDR` | unset: no metrics | an address (`127.0.0.1:9100`) serving Prometheus text at `/metrics` (see [`metrics`](crate::metrics)) |
 //!
 //! Run from the same working directory, the portal and the command line find the same
 //! `guichet.db`.
+
+mod exporter;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -205,6 +208,19 @@ impl Environment {
         let outbox = Outbox::new(&folder)
             .map_err(|e| variable("GUICHET_OUTBOX", format!("{}: {e}", folder.display())))?;
         Ok(Arc::new(outbox))
+    }
+
+    /// Starts the Prometheus exporter on `GUICHET_METRICS_ADDR`, if set, and says where it
+    /// listens. Call it before [`open`](Self::open): the desk takes its metric handles when it
+    /// is built.
+    pub async fn start_metrics(&self) -> Result<Option<SocketAddr>, SetupError> {
+        let Some(addr) = self.get("GUICHET_METRICS_ADDR") else {
+            return Ok(None);
+        };
+        let addr = addr
+            .parse()
+            .map_err(|e| variable("GUICHET_METRICS_ADDR", e))?;
+        exporter::start(addr).await.map(Some)
     }
 
     /// Opens the stores, builds the desk, and imports the accounts if asked.
