@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Load test of the portal example (examples/load.rs): builds both examples in release, then
-# runs the load generator, which starts the portal as a child process on a free loopback port,
+# Load test of the portal example (the load generator is tools/load): builds the portal example
+# and the load generator in release, then runs the load generator, which starts the portal as a child process on a free loopback port,
 # drives it over HTTP/1.1 keep-alive connections and prints a markdown table of ratios measured
 # side by side. Loopback only; the run is bounded (about 2 minutes, cut at 4, killed at 5).
 #
@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --example portal --example load
+cargo build --release --example portal
+cargo build --release -p guichet-load
 
 args=()
 redis_pid=""
@@ -28,4 +29,4 @@ for arg in "$@"; do
 done
 trap '[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null' EXIT
 
-timeout --kill-after=10 300 target/release/examples/load "${args[@]}"
+timeout --kill-after=10 300 target/release/guichet-load "${args[@]}"
