@@ -156,8 +156,10 @@ struct Plan {
 impl Plan {
     fn full() -> Self {
         Self {
-            compare_rounds: 4,
-            compare_phase_secs: 5,
+            // Short phases, many rounds: each ratio compares runs a few seconds apart, and
+            // the median of 8 shrugs off the rounds another tenant's build lands on.
+            compare_rounds: 8,
+            compare_phase_secs: 2,
             reps: 4,
             get_phase: Duration::from_secs(5),
             idle_phase: Duration::from_secs(4),
@@ -416,6 +418,7 @@ async fn start_portal(
         dir.join(format!("{name}.log")),
         "/health",
         Some(StatusCode::OK),
+        Duration::from_secs(30),
     )
     .await
 }

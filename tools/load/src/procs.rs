@@ -93,14 +93,15 @@ impl Server {
         self.child.id()
     }
 
-    /// Starts `command` (stdout and stderr to `log`), then waits until `GET ready_path` gets
-    /// any HTTP answer (`want`: that status only).
+    /// Starts `command` (stdout and stderr to `log`), then waits up to `patience` until `GET
+    /// ready_path` gets any HTTP answer (`want`: that status only).
     pub async fn start(
         mut command: Command,
         addr: SocketAddr,
         log: PathBuf,
         ready_path: &'static str,
         want: Option<StatusCode>,
+        patience: Duration,
     ) -> Result<Self> {
         let out = std::fs::File::create(&log)?;
         let child = command
@@ -110,8 +111,8 @@ impl Server {
             .spawn()
             .map_err(|e| format!("starting {command:?}: {e}"))?;
         let mut server = Self { child, addr, log };
-        // 30 s: a peer on SQLite or PostgreSQL migrates its table first.
-        for _ in 0..600 {
+        let tries = patience.as_millis() / 50;
+        for _ in 0..tries {
             if let Some(status) = server.child.try_wait()? {
                 return Err(format!(
                     "{command:?} exited at start ({status}); its log:\n{}",
@@ -129,7 +130,8 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Err(format!(
-            "{command:?} did not answer {ready_path} within 30 s; its log:\n{}",
+            "{command:?} did not answer {ready_path} within {} s; its log:\n{}",
+            patience.as_secs(),
             tail(&server.log)
         )
         .into())
