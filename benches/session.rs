@@ -22,7 +22,9 @@
 //!
 //! The bench also counts **allocations per authenticated request**: a global allocator counts
 //! the calls to `alloc`, `alloc_zeroed` and `realloc` during N in-process `oneshot` calls of the
-//! guarded route, minus the same for the bare router, divided by N (target: at most 3).
+//! guarded route, minus the same for the bare router, divided by N (target: at most 3). Beside
+//! it, the same routes with no-op layers tell axum's own layering (each `layer` boxes the route
+//! and its future) from guichet's allocations.
 //!
 //! Under `cargo test --benches` criterion runs each routine once and the side-by-side table is
 //! reduced to a smoke run.
@@ -49,6 +51,7 @@ use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::runtime::Runtime;
+use tower::layer::util::Identity as NoopLayer;
 use tower::ServiceExt;
 
 // ---------------------------------------------------------------------------------------------
@@ -142,6 +145,11 @@ struct Fixture {
     /// The session layer around an unguarded `/account`: what the layer alone costs.
     layered: Router,
     bare: Router,
+    /// `guarded`'s and `layered`'s shapes with no-op layers (`tower::layer::util::Identity`)
+    /// instead of guichet's: what axum's own layering costs (`Router::layer` and
+    /// `MethodRouter::layer` box the route and its future), for the allocation count.
+    noop_guarded: Router,
+    noop_layered: Router,
     cookie: HeaderValue,
 }
 
@@ -196,6 +204,12 @@ password_hash = "{hash}"
         .route("/account", get(ok))
         .layer(guichet.session_layer());
     let bare = Router::new().route("/account", get(ok));
+    let noop_guarded = Router::new()
+        .route("/account", get(ok).layer(NoopLayer::new()))
+        .layer(NoopLayer::new());
+    let noop_layered = Router::new()
+        .route("/account", get(ok))
+        .layer(NoopLayer::new());
 
     let login = Request::post(format!("{}/login", guichet.prefix()))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -220,6 +234,8 @@ password_hash = "{hash}"
         guarded,
         layered,
         bare,
+        noop_guarded,
+        noop_layered,
         cookie,
     };
     // Both answer "ok" to the same request, so they do the same work apart from guichet's.
@@ -514,6 +530,16 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
         &fixture.cookie,
         counted,
     ));
+    let (noop_guarded_allocs, noop_guarded_bytes) = rt.block_on(allocations_per_request(
+        &fixture.noop_guarded,
+        &fixture.cookie,
+        counted,
+    ));
+    let (noop_layered_allocs, noop_layered_bytes) = rt.block_on(allocations_per_request(
+        &fixture.noop_layered,
+        &fixture.cookie,
+        counted,
+    ));
     let per_authenticated = guarded_allocs - bare_allocs;
 
     let verdict = |pass: bool| if pass { "PASS" } else { "MISS" };
@@ -570,10 +596,22 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
         layered_bytes - bare_bytes
     );
     println!(
+        "| guichet's own, authenticated: guarded − the same routes with no-op layers (axum's boxing left out) | {:.2} | {:.0} | context | — |",
+        guarded_allocs - noop_guarded_allocs,
+        guarded_bytes - noop_guarded_bytes
+    );
+    println!(
+        "| guichet's own, session layer: layered − the same route with a no-op layer | {:.2} | {:.0} | context | — |",
+        layered_allocs - noop_layered_allocs,
+        layered_bytes - noop_layered_bytes
+    );
+    println!(
         "| guarded router (absolute) | {guarded_allocs:.2} | {guarded_bytes:.0} | context | — |"
     );
     println!("| session layer, no guard (absolute) | {layered_allocs:.2} | {layered_bytes:.0} | context | — |");
     println!("| bare router (absolute) | {bare_allocs:.2} | {bare_bytes:.0} | context | — |");
+    println!("| no-op layers in `guarded`'s shape (absolute) | {noop_guarded_allocs:.2} | {noop_guarded_bytes:.0} | context | — |");
+    println!("| a no-op layer in `layered`'s shape (absolute) | {noop_layered_allocs:.2} | {noop_layered_bytes:.0} | context | — |");
     println!();
     println!(
         "command: cargo bench --bench session (1-minute load average at the end: {})",
