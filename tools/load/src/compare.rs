@@ -71,6 +71,39 @@ struct Variant {
     runs: Vec<WrkRun>,
 }
 
+/// Two variants measured back to back in every round: `subject` ÷ `reference`.
+struct Pair {
+    reference: usize,
+    subject: usize,
+    /// (reference, subject) of each round.
+    runs: Vec<(WrkRun, WrkRun)>,
+}
+
+impl Pair {
+    fn new(reference: usize, subject: usize) -> Self {
+        Self {
+            reference,
+            subject,
+            runs: Vec::new(),
+        }
+    }
+
+    /// Per-round throughput ratios, subject ÷ reference.
+    fn ratios(&self) -> Vec<f64> {
+        self.runs.iter().map(|(r, s)| s.rps / r.rps).collect()
+    }
+
+    /// Per-round ratios of requests per CPU-second of the server, subject ÷ reference: what
+    /// a request costs the server itself, whatever share of its core the machine's other
+    /// tenants left it.
+    fn cpu_ratios(&self) -> Vec<f64> {
+        self.runs
+            .iter()
+            .map(|(r, s)| (s.rps / s.server_cpu) / (r.rps / r.server_cpu))
+            .collect()
+    }
+}
+
 /// A peer session mode: its key, `serve` mode, extra arguments (`--flag value`) or environment
 /// variables, and the pid of its store's server.
 type PeerMode = (
@@ -316,30 +349,62 @@ pub async fn run(setup: &Setup<'_>) -> Result<Comparison> {
         servers.push(portal);
     }
 
-    // Warm-up, then the rounds.
+    // The pairs: every variant with the bare peer, and guarded with unguarded on one portal.
+    let index = |key: &str| variants.iter().position(|v| v.key == key);
+    let bare_index = index("peer-bare").expect("the bare peer is always measured");
+    let mut pairs: Vec<Pair> = (0..variants.len())
+        .filter(|&i| i != bare_index)
+        .map(|subject| Pair::new(bare_index, subject))
+        .collect();
+    for (guarded, unguarded) in [
+        ("guichet-mem-guarded-ok", "guichet-mem-health"),
+        ("guichet-mem-account", "guichet-mem-health"),
+        ("guichet-redis-account", "guichet-redis-health"),
+    ] {
+        if let (Some(subject), Some(reference)) = (index(guarded), index(unguarded)) {
+            pairs.push(Pair::new(reference, subject));
+        }
+    }
+
+    // Warm-up, then the rounds: each pair's two runs back to back, in turn (A B, then B A
+    // in the next round, the pairs' order reversed too).
     let secs = setup.phase_secs;
     progress(&format!(
-        "compare: {} variants, warm-up 1 s each, then {} rounds × {secs} s each (ABBA)",
+        "compare: {} variants, warm-up 1 s each, then {} rounds of {} pairs of {secs}-s runs",
         variants.len(),
-        setup.rounds
+        setup.rounds,
+        pairs.len()
     ));
     for v in &variants {
         wrk_async(setup.placement, v, 1).await?;
     }
     for round in 0..setup.rounds {
         let order: Vec<usize> = if round % 2 == 0 {
-            (0..variants.len()).collect()
+            (0..pairs.len()).collect()
         } else {
-            (0..variants.len()).rev().collect()
+            (0..pairs.len()).rev().collect()
         };
-        for i in order {
-            let run = wrk_async(setup.placement, &variants[i], secs).await?;
-            variants[i].runs.push(run);
+        for p in order {
+            let (first, second) = if round % 2 == 0 {
+                (pairs[p].reference, pairs[p].subject)
+            } else {
+                (pairs[p].subject, pairs[p].reference)
+            };
+            let one = wrk_async(setup.placement, &variants[first], secs).await?;
+            let two = wrk_async(setup.placement, &variants[second], secs).await?;
+            variants[first].runs.push(one.clone());
+            variants[second].runs.push(two.clone());
+            let (reference, subject) = if round % 2 == 0 {
+                (one, two)
+            } else {
+                (two, one)
+            };
+            pairs[p].runs.push((reference, subject));
         }
     }
     drop(servers);
 
-    Ok(tables(setup, &variants, &missing))
+    Ok(tables(setup, &variants, &pairs, &missing))
 }
 
 /// The route the portal would need for the guarded ÷ unguarded target with one handler:
@@ -624,32 +689,23 @@ fn duration_ms(text: &str) -> Option<f64> {
     })
 }
 
-/// Per-round ratios of `a` ÷ `b` (measured in the same rounds).
-fn ratios(a: &Variant, b: &Variant) -> Vec<f64> {
-    a.runs
-        .iter()
-        .zip(&b.runs)
-        .map(|(x, y)| x.rps / y.rps)
-        .collect()
-}
-
-/// Per-round ratios of requests per CPU-second of the server, `a` ÷ `b`: what a request costs
-/// the server itself, whatever share of its core the machine's other tenants left it.
-fn cpu_ratios(a: &Variant, b: &Variant) -> Vec<f64> {
-    a.runs
-        .iter()
-        .zip(&b.runs)
-        .map(|(x, y)| (x.rps / x.server_cpu) / (y.rps / y.server_cpu))
-        .collect()
-}
-
 fn percent(value: f64) -> String {
     format!("{:.0} %", value * 100.0)
 }
 
-fn tables(setup: &Setup<'_>, variants: &[Variant], missing: &[Missing]) -> Comparison {
-    let find = |key: &str| variants.iter().find(|v| v.key == key);
-    let bare = find("peer-bare").expect("the bare peer is always measured");
+fn tables(
+    setup: &Setup<'_>,
+    variants: &[Variant],
+    pairs: &[Pair],
+    missing: &[Missing],
+) -> Comparison {
+    let key_of = |i: usize| variants[i].key;
+    let pair = |subject: &str, reference: &str| {
+        pairs
+            .iter()
+            .find(|p| key_of(p.subject) == subject && key_of(p.reference) == reference)
+    };
+    let bare_key = "peer-bare";
     let mut md = String::new();
     let placement = if setup.placement.pinned {
         format!(
@@ -664,12 +720,13 @@ fn tables(setup: &Setup<'_>, variants: &[Variant], missing: &[Missing]) -> Compa
     let _ = writeln!(
         md,
         "### Throughput side by side: each ÷ the peer's bare handler (1.00)\n\n\
-         `wrk -t1 -c{CONNECTIONS} -d{}s --latency` per run, {} variants × {} rounds, the order reversed every other round (ABBA); \
-         signed-in runs rotate over {SESSIONS} sessions, every request carries `Cookie` and `Accept: application/json`. \
+         `wrk -t1 -c{CONNECTIONS} -d{}s --latency` per run; {} rounds, each running {} pairs (every variant with the bare peer, and guarded with unguarded) back to back, \
+         the order within pairs and of the pairs reversed every other round (ABBA); a ratio is the median over rounds of the pair's ratio. \
+         Signed-in runs rotate over {SESSIONS} sessions; every request carries `Cookie` and `Accept: application/json`. \
          Placement: {placement}.\n",
         setup.phase_secs,
-        variants.len(),
         setup.rounds,
+        pairs.len(),
     );
     let _ = writeln!(
         md,
@@ -677,7 +734,17 @@ fn tables(setup: &Setup<'_>, variants: &[Variant], missing: &[Missing]) -> Compa
     );
     let _ = writeln!(md, "| --- | --- | --- | --- | ---: | ---: | --- |");
     for v in variants {
-        let r = ratios(v, bare);
+        let (ratio, cpu) = if v.key == bare_key {
+            ("**1.00**".to_owned(), "1.00".to_owned())
+        } else {
+            match pair(v.key, bare_key) {
+                Some(p) => (
+                    format!("**{:.2}** ({})", median(&p.ratios()), list(&p.ratios(), 2)),
+                    format!("{:.2}", median(&p.cpu_ratios())),
+                ),
+                None => ("—".into(), "—".into()),
+            }
+        };
         let rps: Vec<f64> = v.runs.iter().map(|x| x.rps).collect();
         let p99: Vec<f64> = v.runs.iter().map(|x| x.p99_ms).collect();
         let server_cpu: Vec<f64> = v.runs.iter().map(|x| x.server_cpu).collect();
@@ -685,12 +752,9 @@ fn tables(setup: &Setup<'_>, variants: &[Variant], missing: &[Missing]) -> Compa
         let backing: Vec<f64> = v.runs.iter().filter_map(|x| x.backing_cpu).collect();
         let _ = writeln!(
             md,
-            "| {} | {} | **{:.2}** ({}) | {:.2} | {:.0} | {:.2} ms | {} / {} / {} |",
+            "| {} | {} | {ratio} | {cpu} | {:.0} | {:.2} ms | {} / {} / {} |",
             v.server,
             v.request,
-            median(&r),
-            list(&r, 2),
-            median(&cpu_ratios(v, bare)),
             median(&rps),
             median(&p99),
             percent(median(&server_cpu)),
@@ -714,7 +778,8 @@ fn tables(setup: &Setup<'_>, variants: &[Variant], missing: &[Missing]) -> Compa
         md,
         "\nPer server CPU-second: (req/s ÷ the server's CPU share) ÷ the same for the bare peer, median over rounds; \
          it tells what a request costs the server itself when other tenants of the machine take part of its core (context: the targets are throughput ratios). \
-         CPU: share of one core over the run (server: all its threads, from `/proc`; wrk: its rusage; store: the Redis server, or the PostgreSQL postmaster and its backends). \
+         CPU: share of one core during the runs, median (server: all its threads, from `/proc`; wrk: its rusage; store: the Redis server, or the PostgreSQL postmaster and its backends); \
+         when neither the server nor wrk is near 100 %, other processes had part of the cores. \
          Every answer was 2xx (a non-2xx answer fails the run){}.\n",
         if errors.is_empty() {
             String::new()
@@ -729,62 +794,58 @@ fn tables(setup: &Setup<'_>, variants: &[Variant], missing: &[Missing]) -> Compa
         "### Targets measured in this run (HTTP, side by side)\n\n\
          | target | how | ratio (per round) | per server CPU-second | target | verdict |\n| --- | --- | --- | --- | --- | --- |"
     );
-    let mut row = |name: &str, how: &str, a: &Variant, b: &Variant, target: Option<f64>| {
-        let r = ratios(a, b);
-        let pass = target.map(|t| median(&r) >= t);
+    let mut row = |name: &str, how: &str, r: &[f64], cpu: &[f64], target: Option<f64>| {
+        let pass = target.map(|t| median(r) >= t);
         let _ = writeln!(
             md,
             "| {name} | {how} | **{:.2}** ({}) | {:.2} | {} | {} |",
-            median(&r),
-            list(&r, 2),
-            median(&cpu_ratios(a, b)),
+            median(r),
+            list(r, 2),
+            median(cpu),
             target.map_or("context".into(), |t| format!("≥ {t}")),
             pass.map_or("—", verdict)
         );
     };
-    if let (Some(health), Some(guarded)) = (
-        find("guichet-mem-health"),
-        find("guichet-mem-guarded-ok").or_else(|| find("guichet-mem-account")),
-    ) {
-        let how = if guarded.key == "guichet-mem-guarded-ok" {
-            format!("`GET {GUARDED_OK}` ÷ `GET /health`, same handler, same portal")
+    let guarded_pair = pair("guichet-mem-guarded-ok", "guichet-mem-health")
+        .or_else(|| pair("guichet-mem-account", "guichet-mem-health"));
+    if let Some(p) = guarded_pair {
+        let how = if key_of(p.subject) == "guichet-mem-guarded-ok" {
+            format!("`GET {GUARDED_OK}` ÷ `GET /health`, same handler, same portal, back to back")
         } else {
-            format!("`GET /account` (JSON handler) ÷ `GET /health` (\"ok\"), same portal: the portal has no `{GUARDED_OK}`, so the handlers differ and this understates")
+            format!("`GET /account` (JSON handler) ÷ `GET /health` (\"ok\"), same portal, back to back: the portal has no `{GUARDED_OK}`, so the handlers differ and this understates")
         };
         row(
             "guarded ÷ unguarded, memory stores",
             &how,
-            guarded,
-            health,
+            &p.ratios(),
+            &p.cpu_ratios(),
             Some(0.95),
         );
     }
-    if let (Some(account), Some(health)) =
-        (find("guichet-redis-account"), find("guichet-redis-health"))
-    {
+    if let Some(p) = pair("guichet-redis-account", "guichet-redis-health") {
         row(
             "guarded ÷ unguarded, Redis",
-            "`GET /account` ÷ `GET /health`, same portal",
-            account,
-            health,
+            "`GET /account` ÷ `GET /health`, same portal, back to back",
+            &p.ratios(),
+            &p.cpu_ratios(),
             None,
         );
     }
-    if let Some(account) = find("guichet-redis-account") {
+    if let Some(p) = pair("guichet-redis-account", bare_key) {
         row(
             "Redis, one round trip ÷ bare",
             "guichet `GET /account` on Redis ÷ peer `serve bare`",
-            account,
-            bare,
+            &p.ratios(),
+            &p.cpu_ratios(),
             Some(0.5),
         );
     }
-    if let Some(account) = find("guichet-cache-account") {
+    if let Some(p) = pair("guichet-cache-account", bare_key) {
         row(
             "Redis with client-side caching ÷ bare",
             "guichet `GET /account` on Redis, `GUICHET_REDIS_CACHE=1` ÷ peer `serve bare`",
-            account,
-            bare,
+            &p.ratios(),
+            &p.cpu_ratios(),
             Some(0.85),
         );
     }
@@ -794,12 +855,16 @@ fn tables(setup: &Setup<'_>, variants: &[Variant], missing: &[Missing]) -> Compa
         ("guichet-sqlite-account", "peer-sqlite", "SQLite"),
         ("guichet-postgres-account", "peer-postgres", "PostgreSQL"),
     ] {
-        if let (Some(a), Some(b)) = (find(ours), find(theirs)) {
+        if let (Some(a), Some(b)) = (pair(ours, bare_key), pair(theirs, bare_key)) {
+            // Each measured against the bare peer in the same round: the ratio of the two.
+            let of = |x: Vec<f64>, y: Vec<f64>| -> Vec<f64> {
+                x.iter().zip(&y).map(|(x, y)| x / y).collect()
+            };
             row(
                 &format!("guichet ÷ peer, signed in, {name}"),
-                "guichet `GET /account` ÷ peer `GET /protected`",
-                a,
-                b,
+                "(guichet `GET /account` ÷ bare) ÷ (peer `GET /protected` ÷ bare), per round",
+                &of(a.ratios(), b.ratios()),
+                &of(a.cpu_ratios(), b.cpu_ratios()),
                 Some(1.0),
             );
         }
@@ -810,10 +875,9 @@ fn tables(setup: &Setup<'_>, variants: &[Variant], missing: &[Missing]) -> Compa
          | allocations per authenticated request, memory store | `cargo bench --bench session` (counting allocator) | see the bench | — | ≤ 3 | — |\n"
     );
 
-    let peer_session = ["peer-mem", "peer-redis"]
-        .iter()
-        .find_map(|key| find(key))
-        .map(|v| (v.server.clone(), median(&ratios(v, bare))));
+    let peer_session = ["peer-mem", "peer-redis"].iter().find_map(|key| {
+        pair(key, bare_key).map(|p| (variants[p.subject].server.clone(), median(&p.ratios())))
+    });
     Comparison {
         markdown: md,
         peer_session,

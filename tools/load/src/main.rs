@@ -156,10 +156,11 @@ struct Plan {
 impl Plan {
     fn full() -> Self {
         Self {
-            // Short phases, many rounds: each ratio compares runs a few seconds apart, and
-            // the median of 8 shrugs off the rounds another tenant's build lands on.
-            compare_rounds: 8,
-            compare_phase_secs: 2,
+            // Short runs, back to back in pairs, many rounds: each ratio compares two runs a
+            // second apart, and the median of 10 shrugs off the rounds another tenant's build
+            // lands on.
+            compare_rounds: 10,
+            compare_phase_secs: 1,
             reps: 4,
             get_phase: Duration::from_secs(5),
             idle_phase: Duration::from_secs(4),
