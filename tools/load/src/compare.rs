@@ -1,13 +1,16 @@
 //! Side by side with the peer: the peer's bare handler (`axum-peer serve bare`, `GET
 //! /protected`: the 1.00), the peer's signed-in `GET /protected` on each of its session stores,
 //! and guichet's portal signed in on each of its stores, all running at once (idle when not
-//! measured) and driven in turn by `wrk`, in rounds whose order is reversed every other round
-//! (ABBA). Every figure is the median over rounds of (its req/s ÷ the peer's bare req/s in the
-//! same round), so slow drifts of this shared machine cancel out.
+//! measured) and driven by `wrk`. Every variant is measured in a pair with the bare handler,
+//! the two runs back to back, and guarded with unguarded routes of one portal form pairs too;
+//! a round runs every pair, the next one reverses the order of the pairs and within each pair
+//! (ABBA). Every figure is the median over rounds of its pair's ratio, so the slow drifts and
+//! the bursts of this shared machine cancel out or fall outside the median.
 //!
 //! Placement when pinning (2 cores): every server on core 0, `wrk` on core 1, Redis and
 //! PostgreSQL on core 1 too (started there by this tool). The server is then the bottleneck, and
-//! the CPU columns show it: the server's core near 100 %, `wrk`'s well below.
+//! the CPU columns show it: the server's core near 100 %, `wrk`'s well below (unless other
+//! tenants of the machine take part of the cores, which the columns show too).
 
 use std::fmt::Write as _;
 use std::io::Read as _;

@@ -4,8 +4,9 @@
 //!
 //! 1. **Side by side with the peer** ([`compare`]): the peer's bare handler (`axum-peer serve
 //!    bare`, `GET /protected`) is the 1.00; the peer signed in on its session stores and
-//!    guichet's portal signed in on its stores are each a ratio to it, driven in turn by `wrk`
-//!    in ABBA rounds, servers pinned to core 0 and `wrk` (and Redis, PostgreSQL) to core 1.
+//!    guichet's portal signed in on its stores are each a ratio to it, measured back to back
+//!    with it by `wrk` in ABBA rounds, servers pinned to core 0 and `wrk` (and Redis,
+//!    PostgreSQL) to core 1.
 //! 2. **Figures a–g** of guichet's portal alone, with this tool's own HTTP/1.1 clients (below).
 //!
 //! ```sh
