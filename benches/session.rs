@@ -195,21 +195,28 @@ password_hash = "{hash}"
         .build()
         .expect("valid configuration");
 
+    // `with_state(())` turns every handler into a route once, as `axum::serve` does: a
+    // `Router` called without it (`oneshot` here) converts and boxes its handlers again on
+    // every request, allocations a served app never pays.
     let guarded = Router::new()
         .route("/account", get(ok).layer(RequireAuth::new()))
         .route("/public", get(ok))
         .nest_service(guichet.prefix(), guichet.flows())
-        .layer(guichet.session_layer());
+        .layer(guichet.session_layer())
+        .with_state(());
     let layered = Router::new()
         .route("/account", get(ok))
-        .layer(guichet.session_layer());
-    let bare = Router::new().route("/account", get(ok));
+        .layer(guichet.session_layer())
+        .with_state(());
+    let bare = Router::new().route("/account", get(ok)).with_state(());
     let noop_guarded = Router::new()
         .route("/account", get(ok).layer(NoopLayer::new()))
-        .layer(NoopLayer::new());
+        .layer(NoopLayer::new())
+        .with_state(());
     let noop_layered = Router::new()
         .route("/account", get(ok))
-        .layer(NoopLayer::new());
+        .layer(NoopLayer::new())
+        .with_state(());
 
     let login = Request::post(format!("{}/login", guichet.prefix()))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
