@@ -24,7 +24,9 @@
 //! the calls to `alloc`, `alloc_zeroed` and `realloc` during N in-process `oneshot` calls of the
 //! guarded route, minus the same for the bare router, divided by N (target: at most 3). Beside
 //! it, the same routes with no-op layers tell axum's own layering (each `layer` boxes the route
-//! and its future) from guichet's allocations.
+//! and its future) from guichet's allocations. `GUICHET_BENCH_TRACE_ALLOCS=guarded cargo bench
+//! --bench session` prints where each allocation of one request comes from instead of
+//! benchmarking (see [`trace_allocations`]).
 //!
 //! Under `cargo test --benches` criterion runs each routine once and the side-by-side table is
 //! reduced to a smoke run.
@@ -70,6 +72,55 @@ fn count(size: usize) {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         ALLOCATED_BYTES.fetch_add(size as u64, Ordering::Relaxed);
     }
+    if TRACING.load(Ordering::Relaxed) {
+        trace(size);
+    }
+}
+
+/// Set while [`trace_allocations`] runs its one request: every allocation prints where it
+/// came from.
+static TRACING: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// Set while an allocation is being traced: the tracing's own allocations are not.
+    static IN_TRACE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Prints an allocation's size and the first frames of its backtrace outside the standard
+/// library (`--` between frames, callee first).
+fn trace(size: usize) {
+    let _ = IN_TRACE.try_with(|busy| {
+        if busy.replace(true) {
+            return;
+        }
+        let backtrace = std::backtrace::Backtrace::force_capture().to_string();
+        let frames: Vec<&str> = backtrace
+            .lines()
+            .filter_map(|line| line.trim_start().split_once(": ").map(|(_, f)| f))
+            .filter(|f| {
+                ![
+                    "std::",
+                    "core::",
+                    "alloc::",
+                    "<std::",
+                    "<core::",
+                    "<alloc::",
+                    "__rust",
+                    "__rdl",
+                    "session::count",
+                    "session::trace",
+                    "<session::Counting",
+                    "hashbrown::",
+                    "<hashbrown::",
+                ]
+                .iter()
+                .any(|prefix| f.starts_with(prefix))
+            })
+            .take(4)
+            .collect();
+        eprintln!("{size:>6} B  {}", frames.join("  --  "));
+        busy.set(false);
+    });
 }
 
 // SAFETY: every call is forwarded to `System` with the caller's arguments unchanged; the
@@ -632,9 +683,40 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
     }
 }
 
+/// `GUICHET_BENCH_TRACE_ALLOCS=guarded|layered|bare|noop_guarded|noop_layered`: after a
+/// warm-up, one in-process request to that router with every allocation's origin printed to
+/// stderr (in a `cargo test --bench session` build the frames have file and line numbers).
+/// Background tasks that happen to run meanwhile (the mail queue's first poll) show up too.
+fn trace_allocations(rt: &Runtime, fixture: &Fixture, which: &str) {
+    let service = match which {
+        "guarded" => &fixture.guarded,
+        "layered" => &fixture.layered,
+        "noop_guarded" => &fixture.noop_guarded,
+        "noop_layered" => &fixture.noop_layered,
+        "bare" => &fixture.bare,
+        other => panic!("GUICHET_BENCH_TRACE_ALLOCS={other}: guarded, layered, bare, noop_guarded or noop_layered"),
+    };
+    rt.block_on(async {
+        for _ in 0..100 {
+            in_process(service, &fixture.cookie).await;
+        }
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        eprintln!("allocations of one in-process GET /account through `{which}`:");
+        TRACING.store(true, Ordering::SeqCst);
+        in_process(service, &fixture.cookie).await;
+        TRACING.store(false, Ordering::SeqCst);
+    });
+}
+
 fn main() {
     let rt = runtime();
     let fixture = rt.block_on(fixture());
+    if let Ok(which) = std::env::var("GUICHET_BENCH_TRACE_ALLOCS") {
+        trace_allocations(&rt, &fixture, &which);
+        return;
+    }
     let addr = rt.block_on(serve(&fixture));
     // `cargo bench` passes `--bench`; `cargo test --benches` does not (criterion's test mode).
     let full = std::env::args().any(|a| a == "--bench");
