@@ -710,9 +710,9 @@ fn tables(
     };
     let bare_key = "peer-bare";
     let mut md = String::new();
-    let placement = if setup.placement.pinned {
+    let mut placement = if setup.placement.pinned {
         format!(
-            "servers on {} one at a time under load (the others idle), `wrk` on {}, Redis/PostgreSQL on {}",
+            "servers on {} one at a time under load (the others idle), `wrk` on {}, Redis/PostgreSQL started here on {}",
             setup.placement.describe(SERVER_CORE),
             setup.placement.describe(CLIENT_CORE),
             setup.placement.describe(CLIENT_CORE),
@@ -720,6 +720,12 @@ fn tables(
     } else {
         "unpinned (fewer than 2 cores, or no `taskset`)".into()
     };
+    if let Some((url, None)) = setup.redis {
+        let _ = write!(
+            placement,
+            "; Redis at {url} was not started here and is not pinned"
+        );
+    }
     let _ = writeln!(
         md,
         "### Throughput side by side: each ÷ the peer's bare handler (1.00)\n\n\
