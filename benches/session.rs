@@ -10,6 +10,8 @@
 //! * group `http`: a real server on `127.0.0.1:0` and one keep-alive hyper HTTP/1.1 client
 //!   connection, `GET /account` (guarded) against `GET /bare` (no guichet layer), same server,
 //!   same cookie and headers. This is the ratio behind the "guarded ≥ 0.95 × bare" target.
+//!   The server also has `GET /public`: the same handler inside the session layer without a
+//!   guard (the "public route through the session layer ≥ 0.98 × without it" target).
 //!
 //! Client and server share one current-thread tokio runtime (see [`runtime`]).
 //!
@@ -18,10 +20,20 @@
 //! batches (ABBA order), reporting the median of the per-round ratios. Those ratios are the
 //! figures to quote; criterion's absolute timings are context.
 //!
+//! The bench also counts **allocations per authenticated request**: a global allocator counts
+//! the calls to `alloc`, `alloc_zeroed` and `realloc` during N in-process `oneshot` calls of the
+//! guarded route, minus the same for the bare router, divided by N (target: at most 3). Beside
+//! it, the same routes with no-op layers tell axum's own layering (each `layer` boxes the route
+//! and its future) from guichet's allocations. `GUICHET_BENCH_TRACE_ALLOCS=guarded cargo bench
+//! --bench session` prints where each allocation of one request comes from instead of
+//! benchmarking (see [`trace_allocations`]).
+//!
 //! Under `cargo test --benches` criterion runs each routine once and the side-by-side table is
 //! reduced to a smoke run.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,7 +53,135 @@ use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::runtime::Runtime;
+use tower::layer::util::Identity as NoopLayer;
 use tower::ServiceExt;
+
+// ---------------------------------------------------------------------------------------------
+// Allocation counting.
+
+/// The system allocator, counting allocator calls (and the bytes they ask for) while
+/// [`COUNTING`] is set.
+struct CountingAllocator;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static ALLOCATED_BYTES: AtomicU64 = AtomicU64::new(0);
+
+fn count(size: usize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        ALLOCATED_BYTES.fetch_add(size as u64, Ordering::Relaxed);
+    }
+    if TRACING.load(Ordering::Relaxed) {
+        trace(size);
+    }
+}
+
+/// Set while [`trace_allocations`] runs its one request: every allocation prints where it
+/// came from.
+static TRACING: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// Set while an allocation is being traced: the tracing's own allocations are not.
+    static IN_TRACE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Prints an allocation's size and the first frames of its backtrace outside the standard
+/// library (`--` between frames, callee first).
+fn trace(size: usize) {
+    let _ = IN_TRACE.try_with(|busy| {
+        if busy.replace(true) {
+            return;
+        }
+        let backtrace = std::backtrace::Backtrace::force_capture().to_string();
+        let frames: Vec<&str> = backtrace
+            .lines()
+            .filter_map(|line| line.trim_start().split_once(": ").map(|(_, f)| f))
+            .filter(|f| {
+                ![
+                    "std::",
+                    "core::",
+                    "alloc::",
+                    "<std::",
+                    "<core::",
+                    "<alloc::",
+                    "__rust",
+                    "__rdl",
+                    "session::count",
+                    "session::trace",
+                    "<session::Counting",
+                    "hashbrown::",
+                    "<hashbrown::",
+                ]
+                .iter()
+                .any(|prefix| f.starts_with(prefix))
+            })
+            .take(4)
+            .collect();
+        eprintln!("{size:>6} B  {}", frames.join("  --  "));
+        busy.set(false);
+    });
+}
+
+// SAFETY: every call is forwarded to `System` with the caller's arguments unchanged; the
+// counters are only bookkeeping (and never allocate).
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: forwarded as is; the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count(layout.size());
+        // SAFETY: forwarded as is.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is; `ptr` came from this allocator with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count(new_size);
+        // SAFETY: forwarded as is.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+/// Allocator calls and bytes asked for, per request, over `n` in-process requests to `service`
+/// (after a warm-up). Everything runs on this thread (current-thread runtime); tasks the
+/// requests spawned get a few turns before counting stops, so deferred work counts too.
+async fn allocations_per_request(service: &Router, cookie: &HeaderValue, n: u32) -> (f64, f64) {
+    for _ in 0..100 {
+        in_process(service, cookie).await;
+    }
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    let (calls, bytes) = (
+        ALLOCATIONS.load(Ordering::SeqCst),
+        ALLOCATED_BYTES.load(Ordering::SeqCst),
+    );
+    COUNTING.store(true, Ordering::SeqCst);
+    for _ in 0..n {
+        in_process(service, cookie).await;
+    }
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    COUNTING.store(false, Ordering::SeqCst);
+    let calls = ALLOCATIONS.load(Ordering::SeqCst) - calls;
+    let bytes = ALLOCATED_BYTES.load(Ordering::SeqCst) - bytes;
+    (calls as f64 / f64::from(n), bytes as f64 / f64::from(n))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fixture.
 
 const CODE: &str = "BENCH-001";
 const PASSWORD: &str = "Bench-password-2026";
@@ -56,6 +196,11 @@ struct Fixture {
     /// The session layer around an unguarded `/account`: what the layer alone costs.
     layered: Router,
     bare: Router,
+    /// `guarded`'s and `layered`'s shapes with no-op layers (`tower::layer::util::Identity`)
+    /// instead of guichet's: what axum's own layering costs (`Router::layer` and
+    /// `MethodRouter::layer` box the route and its future), for the allocation count.
+    noop_guarded: Router,
+    noop_layered: Router,
     cookie: HeaderValue,
 }
 
@@ -101,14 +246,28 @@ password_hash = "{hash}"
         .build()
         .expect("valid configuration");
 
+    // `with_state(())` turns every handler into a route once, as `axum::serve` does: a
+    // `Router` called without it (`oneshot` here) converts and boxes its handlers again on
+    // every request, allocations a served app never pays.
     let guarded = Router::new()
         .route("/account", get(ok).layer(RequireAuth::new()))
+        .route("/public", get(ok))
         .nest_service(guichet.prefix(), guichet.flows())
-        .layer(guichet.session_layer());
+        .layer(guichet.session_layer())
+        .with_state(());
     let layered = Router::new()
         .route("/account", get(ok))
-        .layer(guichet.session_layer());
-    let bare = Router::new().route("/account", get(ok));
+        .layer(guichet.session_layer())
+        .with_state(());
+    let bare = Router::new().route("/account", get(ok)).with_state(());
+    let noop_guarded = Router::new()
+        .route("/account", get(ok).layer(NoopLayer::new()))
+        .layer(NoopLayer::new())
+        .with_state(());
+    let noop_layered = Router::new()
+        .route("/account", get(ok))
+        .layer(NoopLayer::new())
+        .with_state(());
 
     let login = Request::post(format!("{}/login", guichet.prefix()))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -133,6 +292,8 @@ password_hash = "{hash}"
         guarded,
         layered,
         bare,
+        noop_guarded,
+        noop_layered,
         cookie,
     };
     // Both answer "ok" to the same request, so they do the same work apart from guichet's.
@@ -159,8 +320,9 @@ async fn in_process(service: &Router, cookie: &HeaderValue) -> usize {
         .len()
 }
 
-/// A server on `127.0.0.1:0` serving `/account` (guarded, inside the session layer), the flows,
-/// and `/bare` (added after the layer: no guichet code runs for it).
+/// A server on `127.0.0.1:0` serving `/account` (guarded, inside the session layer), `/public`
+/// (inside the session layer, no guard), the flows, and `/bare` (added after the layer: no
+/// guichet code runs for it).
 async fn serve(fixture: &Fixture) -> SocketAddr {
     let app = fixture.guarded.clone().route("/bare", get(ok));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -358,10 +520,10 @@ async fn side_by_side(
 }
 
 fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
-    let (rounds, in_batch, http_batch) = if full {
-        (15, 20_000, 3_000)
+    let (rounds, in_batch, http_batch, counted) = if full {
+        (15, 20_000, 3_000, 10_000)
     } else {
-        (2, 20, 20)
+        (2, 20, 20, 100)
     };
     let bare = || InProcess {
         service: &fixture.bare,
@@ -398,8 +560,47 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
         };
         side_by_side(rounds, http_batch, &mut guarded, &mut bare).await
     });
+    let http_layer_only = rt.block_on(async {
+        let mut public = Http {
+            client: connect(addr).await,
+            path: "/public",
+            cookie: &fixture.cookie,
+        };
+        let mut bare = Http {
+            client: connect(addr).await,
+            path: "/bare",
+            cookie: &fixture.cookie,
+        };
+        side_by_side(rounds, http_batch, &mut public, &mut bare).await
+    });
+    let (guarded_allocs, guarded_bytes) = rt.block_on(allocations_per_request(
+        &fixture.guarded,
+        &fixture.cookie,
+        counted,
+    ));
+    let (layered_allocs, layered_bytes) = rt.block_on(allocations_per_request(
+        &fixture.layered,
+        &fixture.cookie,
+        counted,
+    ));
+    let (bare_allocs, bare_bytes) = rt.block_on(allocations_per_request(
+        &fixture.bare,
+        &fixture.cookie,
+        counted,
+    ));
+    let (noop_guarded_allocs, noop_guarded_bytes) = rt.block_on(allocations_per_request(
+        &fixture.noop_guarded,
+        &fixture.cookie,
+        counted,
+    ));
+    let (noop_layered_allocs, noop_layered_bytes) = rt.block_on(allocations_per_request(
+        &fixture.noop_layered,
+        &fixture.cookie,
+        counted,
+    ));
+    let per_authenticated = guarded_allocs - bare_allocs;
 
-    let verdict = |ratio: f64| if ratio >= 0.95 { "PASS" } else { "MISS" };
+    let verdict = |pass: bool| if pass { "PASS" } else { "MISS" };
     println!();
     println!(
         "## guichet session bench — side by side ({rounds} interleaved rounds, ABBA; medians)"
@@ -408,29 +609,67 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
     println!("| group | with guichet ns/req | bare ns/req | overhead ns/req | with guichet ÷ bare throughput (min–max) | target | verdict |");
     println!("| --- | ---: | ---: | ---: | --- | --- | --- |");
     for (name, r, target) in [
-        ("in_process (oneshot): layer + guard", &in_proc, "context"),
+        ("in_process (oneshot): layer + guard", &in_proc, None),
         (
             "in_process (oneshot): layer only, no guard",
             &layer_only,
-            "context",
+            None,
         ),
-        ("http (keep-alive, 1 conn)", &http, "≥ 0.95"),
+        (
+            "http (keep-alive, 1 conn): guarded `/account` ÷ `/bare`",
+            &http,
+            Some(0.95),
+        ),
+        (
+            "http (keep-alive, 1 conn): public route through the session layer, `/public` ÷ `/bare`",
+            &http_layer_only,
+            Some(0.98),
+        ),
     ] {
         println!(
-            "| {name} | {:.0} | {:.0} | {:.0} | {:.3} ({:.3}–{:.3}) | {target} | {} |",
+            "| {name} | {:.0} | {:.0} | {:.0} | {:.3} ({:.3}–{:.3}) | {} | {} |",
             r.guarded_ns,
             r.bare_ns,
             r.overhead_ns,
             r.ratio,
             r.ratio_min,
             r.ratio_max,
-            if target == "context" {
-                "—"
-            } else {
-                verdict(r.ratio)
-            }
+            target.map_or("context".into(), |t| format!("≥ {t:.2}")),
+            target.map_or("—", |t| verdict(r.ratio >= t)),
         );
     }
+    println!();
+    println!(
+        "| allocations per request (in process, `oneshot`, {counted} requests each; calls to alloc + alloc_zeroed + realloc) | allocations | bytes asked for | target | verdict |"
+    );
+    println!("| --- | ---: | ---: | --- | --- |");
+    println!(
+        "| **authenticated request, memory store: guarded − bare** | **{per_authenticated:.2}** | {:.0} | ≤ 3 | {} |",
+        guarded_bytes - bare_bytes,
+        verdict(per_authenticated <= 3.0)
+    );
+    println!(
+        "| public request through the session layer: layered − bare | {:.2} | {:.0} | context | — |",
+        layered_allocs - bare_allocs,
+        layered_bytes - bare_bytes
+    );
+    println!(
+        "| guichet's own, authenticated: guarded − the same routes with no-op layers (axum's boxing left out) | {:.2} | {:.0} | context | — |",
+        guarded_allocs - noop_guarded_allocs,
+        guarded_bytes - noop_guarded_bytes
+    );
+    println!(
+        "| guichet's own, session layer: layered − the same route with a no-op layer | {:.2} | {:.0} | context | — |",
+        layered_allocs - noop_layered_allocs,
+        layered_bytes - noop_layered_bytes
+    );
+    println!(
+        "| guarded router (absolute) | {guarded_allocs:.2} | {guarded_bytes:.0} | context | — |"
+    );
+    println!("| session layer, no guard (absolute) | {layered_allocs:.2} | {layered_bytes:.0} | context | — |");
+    println!("| bare router (absolute) | {bare_allocs:.2} | {bare_bytes:.0} | context | — |");
+    println!("| no-op layers in `guarded`'s shape (absolute) | {noop_guarded_allocs:.2} | {noop_guarded_bytes:.0} | context | — |");
+    println!("| a no-op layer in `layered`'s shape (absolute) | {noop_layered_allocs:.2} | {noop_layered_bytes:.0} | context | — |");
     println!();
     println!(
         "command: cargo bench --bench session (1-minute load average at the end: {})",
@@ -444,9 +683,40 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
     }
 }
 
+/// `GUICHET_BENCH_TRACE_ALLOCS=guarded|layered|bare|noop_guarded|noop_layered`: after a
+/// warm-up, one in-process request to that router with every allocation's origin printed to
+/// stderr (in a `cargo test --bench session` build the frames have file and line numbers).
+/// Background tasks that happen to run meanwhile (the mail queue's first poll) show up too.
+fn trace_allocations(rt: &Runtime, fixture: &Fixture, which: &str) {
+    let service = match which {
+        "guarded" => &fixture.guarded,
+        "layered" => &fixture.layered,
+        "noop_guarded" => &fixture.noop_guarded,
+        "noop_layered" => &fixture.noop_layered,
+        "bare" => &fixture.bare,
+        other => panic!("GUICHET_BENCH_TRACE_ALLOCS={other}: guarded, layered, bare, noop_guarded or noop_layered"),
+    };
+    rt.block_on(async {
+        for _ in 0..100 {
+            in_process(service, &fixture.cookie).await;
+        }
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        eprintln!("allocations of one in-process GET /account through `{which}`:");
+        TRACING.store(true, Ordering::SeqCst);
+        in_process(service, &fixture.cookie).await;
+        TRACING.store(false, Ordering::SeqCst);
+    });
+}
+
 fn main() {
     let rt = runtime();
     let fixture = rt.block_on(fixture());
+    if let Ok(which) = std::env::var("GUICHET_BENCH_TRACE_ALLOCS") {
+        trace_allocations(&rt, &fixture, &which);
+        return;
+    }
     let addr = rt.block_on(serve(&fixture));
     // `cargo bench` passes `--bench`; `cargo test --benches` does not (criterion's test mode).
     let full = std::env::args().any(|a| a == "--bench");

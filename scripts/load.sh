@@ -1,31 +1,68 @@
 #!/usr/bin/env bash
-# Load test of the portal example (examples/load.rs): builds both examples in release, then
-# runs the load generator, which starts the portal as a child process on a free loopback port,
-# drives it over HTTP/1.1 keep-alive connections and prints a markdown table of ratios measured
-# side by side. Loopback only; the run is bounded (about 2 minutes, cut at 4, killed at 5).
+# Load test of the portal example, side by side with the peer (axum-login 0.18 +
+# tower-sessions 0.14, shared/peer/axum-peer). Builds the portal example, the load generator
+# (tools/load) and the peer in release, then runs the load generator, which starts the servers
+# as child processes on free loopback ports, drives them with wrk (pinned: servers on core 0,
+# wrk and Redis/PostgreSQL on core 1) and with its own HTTP/1.1 clients, and prints markdown
+# tables of ratios measured side by side (see BENCHMARKS.md). Loopback only; the run is bounded
+# (about 4 minutes per mode, cut at 5.5, killed at 6).
 #
 #   scripts/load.sh                   # the full run, memory stores
-#   scripts/load.sh --redis           # the same with every store in a throw-away redis-server
-#   scripts/load.sh --redis --cache   # ... with Redis client-side caching (RESP3 tracking)
-#   scripts/load.sh --quick [--redis] # short phases: checks that the tool works, figures are rough
+#   scripts/load.sh --redis           # Redis (a throw-away redis-server): guichet with and without
+#                                     # client-side caching, the peer's session-redis
+#   scripts/load.sh --redis --cache   # ... figures a-g with Redis client-side caching
+#   scripts/load.sh --sqlite          # adds the peer's session-sqlite (and guichet on SQLite
+#   scripts/load.sh --postgres        # / PostgreSQL when the portal reads GUICHET_DATABASE_URL)
+#   scripts/load.sh --quick [...]     # short phases: checks that the tool works, figures are rough
+#
+# Installs wrk (and redis-server, postgresql when asked for) with apt-get when missing.
+# The peer's manifest: $GUICHET_PEER_MANIFEST, else the first shared/peer/axum-peer/Cargo.toml
+# in this repository's folder or a folder above it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --example portal --example load
-
-args=()
-redis_pid=""
-for arg in "$@"; do
-    if [ "$arg" = "--redis" ]; then
-        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-        redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null &
-        redis_pid=$!
-        until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.1; done
-        args+=(--redis "redis://127.0.0.1:$port")
-    else
-        args+=("$arg")
+updated=""
+install() { # install PACKAGE: apt-get install, once `apt-get update` has run
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        echo "load.sh: $1 is missing (install it)" >&2
+        exit 1
     fi
-done
-trap '[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null' EXIT
+    if [ -z "$updated" ]; then
+        apt-get update -qq
+        updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
 
-timeout --kill-after=10 300 target/release/examples/load "${args[@]}"
+command -v wrk >/dev/null || install wrk
+command -v taskset >/dev/null || install util-linux
+for arg in "$@"; do
+    case "$arg" in
+        --redis) command -v redis-server >/dev/null || install redis-server ;;
+        --postgres) ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || install postgresql ;;
+    esac
+done
+
+cargo build --release --example portal
+cargo build --release -p guichet-load
+
+peer=target/peer/release/axum-peer
+manifest="${GUICHET_PEER_MANIFEST:-}"
+if [ -z "$manifest" ]; then
+    folder="$(pwd -P)"
+    while [ "$folder" != / ]; do
+        if [ -f "$folder/shared/peer/axum-peer/Cargo.toml" ]; then
+            manifest="$folder/shared/peer/axum-peer/Cargo.toml"
+            break
+        fi
+        folder="$(dirname "$folder")"
+    done
+fi
+if [ -n "$manifest" ]; then
+    cargo build --release --manifest-path "$manifest" --target-dir target/peer
+elif [ ! -x "$peer" ]; then
+    echo "load.sh: the peer's manifest (shared/peer/axum-peer/Cargo.toml) was not found; set GUICHET_PEER_MANIFEST" >&2
+    exit 1
+fi
+
+timeout --kill-after=10 360 target/release/guichet-load --peer "$peer" "$@"

@@ -1,11 +1,31 @@
-//! Load generator for the portal example: starts `target/release/examples/portal` as a child
-//! process on a free loopback port, drives it with its own HTTP/1.1 keep-alive clients, and
-//! prints a markdown table of ratios measured side by side in one run.
+//! Load generator for the portal example, measured side by side with the peer (axum-login
+//! 0.18 and tower-sessions 0.14, `shared/peer/axum-peer`). It prints markdown tables of ratios measured
+//! in one run (see BENCHMARKS.md for how to read them):
+//!
+//! 1. **Side by side with the peer** ([`compare`]): the peer's bare handler (`axum-peer serve
+//!    bare`, `GET /protected`) is the 1.00; the peer signed in on its session stores and
+//!    guichet's portal signed in on its stores are each a ratio to it, measured back to back
+//!    with it by `wrk` in ABBA rounds, servers pinned to core 0 and `wrk` (and Redis,
+//!    PostgreSQL) to core 1.
+//! 2. **Figures a–g** of guichet's portal alone, with this tool's own HTTP/1.1 clients (below).
 //!
 //! ```sh
-//! scripts/load.sh            # builds both examples in release, then runs this
+//! scripts/load.sh            # builds the portal example, this tool and the peer in release, then runs it
 //! scripts/load.sh --quick    # shorter phases, for checking that the tool works
+//! guichet-load [--quick] [--redis [URL]] [--cache] [--sqlite] [--postgres] \
+//!     [--portal PATH] [--peer PATH | --peer-manifest PATH] [--pg-bin DIR]
 //! ```
+//!
+//! * `--redis`: a throw-away `redis-server` (pinned to core 1), or `--redis URL` for one
+//!   already running; the comparison then has guichet on Redis with and without client-side
+//!   caching and the peer's `session-redis`, and figures a–g run on Redis (`--cache`: with
+//!   client-side caching).
+//! * `--sqlite`, `--postgres`: the peer's `session-sqlite` / `session-postgres` (PostgreSQL
+//!   started here as the `postgres` user in a temporary folder), and guichet's portal with
+//!   `GUICHET_DATABASE_URL` when the portal reads that variable ("not available" otherwise).
+//! * The peer binary: `--peer PATH`, or built with cargo from `--peer-manifest` (default: the
+//!   first `shared/peer/axum-peer/Cargo.toml` in the repository's folder or above it) into
+//!   `target/peer`.
 //!
 //! | figure | how |
 //! | --- | --- |
@@ -17,20 +37,20 @@
 //! | f. bytes per idle session | live bytes counted by this process's global allocator, 100 000 `SessionStore::create` into a `MemorySessionStore` |
 //!
 //! Only loopback addresses are used. Every loop is bounded in count and time, and the whole run
-//! is cut at 4 minutes (a full run takes about 2); the portal is killed when this process ends (also on error or panic).
+//! is cut at 5.5 minutes (a full run takes about 4); every server is killed when this process
+//! ends (also on error or panic).
 //!
 //! The portal is started with a `GUICHET_CONFIG` that lifts the per-IP sign-in limit
 //! (`sign_in.attempts_per_ip = "100000/minute"`). The flood also spreads its connections over
 //! distinct loopback source addresses (127.0.0.10–41); any `429` is counted and printed.
-//! With `--redis URL` the portal keeps every store in Redis (`scripts/load.sh --redis` starts a
-//! throw-away `redis-server` for it).
+//! With `--redis` the portal keeps every store in Redis.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::error::Error;
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,6 +68,11 @@ use http::{HeaderValue, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+
+mod compare;
+mod procs;
+
+use procs::{Placement, Server, TempDir};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 type Result<T, E = BoxError> = std::result::Result<T, E>;
@@ -118,6 +143,8 @@ fn live_bytes() -> isize {
 
 /// Durations and counts of one run.
 struct Plan {
+    compare_rounds: usize,
+    compare_phase_secs: u64,
     reps: usize,
     get_phase: Duration,
     idle_phase: Duration,
@@ -130,6 +157,11 @@ struct Plan {
 impl Plan {
     fn full() -> Self {
         Self {
+            // Short runs, back to back in pairs, many rounds: each ratio compares two runs a
+            // second apart, and the median of 10 shrugs off the rounds another tenant's build
+            // lands on.
+            compare_rounds: 10,
+            compare_phase_secs: 1,
             reps: 4,
             get_phase: Duration::from_secs(5),
             idle_phase: Duration::from_secs(4),
@@ -142,6 +174,8 @@ impl Plan {
 
     fn quick() -> Self {
         Self {
+            compare_rounds: 2,
+            compare_phase_secs: 1,
             reps: 2,
             get_phase: Duration::from_secs(1),
             idle_phase: Duration::from_secs(1),
@@ -158,7 +192,7 @@ const FLOOD_CONNECTIONS: usize = 32;
 const PROBES: usize = 2;
 const PROBE_INTERVAL: Duration = Duration::from_millis(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
-const WHOLE_RUN: Duration = Duration::from_secs(240);
+const WHOLE_RUN: Duration = Duration::from_secs(330);
 const PASSWORD_WRONG: &str = "Wrong-password-2026";
 
 /// The loopback source address of flood connection `i` (127.0.0.10 and up).
@@ -170,41 +204,140 @@ const LEAK_SOURCE: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
 const GET_SOURCE: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
 
 // ---------------------------------------------------------------------------------------------
-// Peers measured earlier on this machine (axum-login 0.18 + tower-sessions 0.14).
+// The peer (axum-login 0.18 + tower-sessions 0.14) in figures b–g, measured earlier on this
+// machine with its own subcommands (figure a's is measured in the run: see `compare`).
 
-const PEER_A: &str = "0.37x";
 const PEER_B: &str = "35 sign-ins/s";
 const PEER_C: &str = "205 ms under flood";
 const PEER_D: &str = "6.5–9 GB";
 const PEER_E: &str = "0.13 ms vs 15 ms (64–115x leak)";
 const PEER_F: &str = "4.25 kB";
 
+/// The command line.
+struct Options {
+    quick: bool,
+    /// `--redis`: `None` inside for a redis-server started here, `Some(URL)` for one running.
+    redis: Option<Option<String>>,
+    cache: bool,
+    sqlite: bool,
+    postgres: bool,
+    portal: PathBuf,
+    peer: Option<PathBuf>,
+    peer_manifest: Option<PathBuf>,
+    pg_bin: Option<PathBuf>,
+}
+
+impl Options {
+    fn parse() -> Result<Self> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let value = |name: &str| -> Result<Option<PathBuf>> {
+            match args.iter().position(|a| a == name) {
+                Some(i) => Ok(Some(PathBuf::from(
+                    args.get(i + 1)
+                        .ok_or_else(|| format!("{name} needs a value"))?,
+                ))),
+                None => Ok(None),
+            }
+        };
+        let known = [
+            "--quick",
+            "--redis",
+            "--cache",
+            "--sqlite",
+            "--postgres",
+            "--portal",
+            "--peer",
+            "--peer-manifest",
+            "--pg-bin",
+        ];
+        for (i, arg) in args.iter().enumerate() {
+            let is_value = i > 0
+                && [
+                    "--portal",
+                    "--peer",
+                    "--peer-manifest",
+                    "--pg-bin",
+                    "--redis",
+                ]
+                .contains(&args[i - 1].as_str())
+                && !arg.starts_with("--");
+            if !is_value && !known.contains(&arg.as_str()) {
+                return Err(format!("unknown argument {arg:?}").into());
+            }
+        }
+        let redis = args.iter().position(|a| a == "--redis").map(|i| {
+            args.get(i + 1)
+                .filter(|next| !next.starts_with("--"))
+                .cloned()
+        });
+        let portal = match value("--portal")? {
+            Some(path) => path,
+            // target/release/guichet-load next to target/release/examples/portal.
+            None => std::env::current_exe()?
+                .parent()
+                .ok_or("no folder for the load binary")?
+                .join("examples")
+                .join("portal"),
+        };
+        let cache = args.iter().any(|a| a == "--cache");
+        if cache && redis.is_none() {
+            return Err("--cache goes with --redis".into());
+        }
+        Ok(Self {
+            quick: args.iter().any(|a| a == "--quick"),
+            redis,
+            cache,
+            sqlite: args.iter().any(|a| a == "--sqlite"),
+            postgres: args.iter().any(|a| a == "--postgres"),
+            portal,
+            peer: value("--peer")?,
+            peer_manifest: value("--peer-manifest")?,
+            pg_bin: value("--pg-bin")?,
+        })
+    }
+
+    /// The `scripts/load.sh` command line that gives these options.
+    fn command(&self) -> String {
+        let mut command = String::from("scripts/load.sh");
+        for (on, flag) in [
+            (self.quick, " --quick"),
+            (self.redis.is_some(), " --redis"),
+            (self.cache, " --cache"),
+            (self.sqlite, " --sqlite"),
+            (self.postgres, " --postgres"),
+        ] {
+            if on {
+                command.push_str(flag);
+            }
+        }
+        command
+    }
+}
+
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    // `--redis URL`: the portal keeps every store in Redis (scripts/load.sh --redis starts one).
-    let redis = match args.iter().position(|a| a == "--redis") {
-        Some(i) => Some(args.get(i + 1).ok_or("--redis needs a URL")?.clone()),
-        None => None,
+    let options = Options::parse()?;
+    // Before the run's clock starts: building the peer can take minutes the first time.
+    let peer = procs::peer_binary(options.peer.as_deref(), options.peer_manifest.as_deref())?;
+    let plan = if options.quick {
+        Plan::quick()
+    } else {
+        Plan::full()
     };
-    let portal = match args.iter().position(|a| a == "--portal") {
-        Some(i) => PathBuf::from(args.get(i + 1).ok_or("--portal needs a path")?),
-        None => std::env::current_exe()?
-            .parent()
-            .ok_or("no folder for the load binary")?
-            .join("portal"),
-    };
-    let plan = if quick { Plan::quick() } else { Plan::full() };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     let outcome = runtime.block_on(async {
-        tokio::time::timeout(WHOLE_RUN, run(&plan, &portal, quick, redis.as_deref()))
+        tokio::time::timeout(WHOLE_RUN, run(&plan, &options, &peer))
             .await
-            .map_err(|_| BoxError::from("the run took longer than its 4-minute bound"))?
+            .map_err(|_| {
+                BoxError::from(format!(
+                    "the run took longer than its {} s bound",
+                    WHOLE_RUN.as_secs()
+                ))
+            })?
     });
-    // Ends every task still holding a connection before the portal guard is gone.
+    // Ends every task still holding a connection before the servers' guards are gone.
     runtime.shutdown_timeout(Duration::from_secs(2));
     outcome
 }
@@ -212,54 +345,29 @@ fn main() -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // The portal child process.
 
-/// The portal process; killed (and reaped) when dropped, whatever happened.
-struct Portal {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
+/// Where the portal keeps its state.
+enum PortalStore {
+    Memory,
+    Redis {
+        url: String,
+        cache: bool,
+        prefix: String,
+    },
+    /// `GUICHET_DATABASE_URL` (`sqlite://...`, `postgres://...`).
+    Database(String),
 }
 
-impl Portal {
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-}
-
-impl Drop for Portal {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A private temporary folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Result<Self> {
-        let path = std::env::temp_dir().join(format!("guichet-load-{}", std::process::id()));
-        std::fs::create_dir_all(&path)?;
-        Ok(Self(path))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(listener.local_addr()?.port())
-}
-
+/// Starts the portal on a free loopback port (on `core` when given and pinning), with the
+/// generated accounts and a configuration that lifts the per-IP limits; `name` names its log.
 async fn start_portal(
     binary: &Path,
     dir: &Path,
     users: &Path,
-    redis: Option<&str>,
-) -> Result<Portal> {
+    store: &PortalStore,
+    core: Option<u8>,
+    placement: Placement,
+    name: &str,
+) -> Result<Server> {
     if !binary.is_file() {
         return Err(format!(
             "{} not found: build it first (`cargo build --release --example portal`)",
@@ -267,9 +375,7 @@ async fn start_portal(
         )
         .into());
     }
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
-    let log = dir.join("portal.log");
-    let out = std::fs::File::create(&log)?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], procs::free_port()?));
     // The flood signs in from one address: lift the per-IP limit, which would otherwise be
     // what is measured.
     let config = dir.join("config.toml");
@@ -279,54 +385,44 @@ async fn start_portal(
          [credential_requests]\nper_ip = \"100000/hour\"\nper_user_code = \"1000/hour\"\n\
          per_email = \"1000/hour\"\nglobal = \"100000/hour\"\n",
     )?;
-    let mut command = Command::new(binary);
+    let mut command = match core {
+        Some(core) => placement.command(core, binary),
+        None => Command::new(binary),
+    };
     command
         .env("GUICHET_ADDR", addr.to_string())
         .env("GUICHET_INSECURE_COOKIES", "1")
         .env("GUICHET_USERS", users)
         .env("GUICHET_CONFIG", &config)
-        .env("GUICHET_OUTBOX", dir.join("outbox"))
+        .env("GUICHET_OUTBOX", dir.join(format!("outbox-{name}")))
         .env("RUST_LOG", "info")
         .env_remove("GUICHET_REDIS_URL")
+        .env_remove("GUICHET_REDIS_CACHE")
+        .env_remove("GUICHET_DATABASE_URL")
         .env_remove("GUICHET_SMTP_URL");
-    if let Some(url) = redis {
-        if std::env::args().any(|a| a == "--cache") {
-            command.env("GUICHET_REDIS_CACHE", "1");
-        }
-        command.env("GUICHET_REDIS_URL", url).env(
-            "GUICHET_REDIS_PREFIX",
-            format!("load{}", std::process::id()),
-        );
-    }
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(out.try_clone()?)
-        .stderr(out)
-        .spawn()?;
-    let mut portal = Portal { child, addr, log };
-    for _ in 0..200 {
-        if let Some(status) = portal.child.try_wait()? {
-            return Err(format!(
-                "the portal exited at start ({status}); its log:\n{}",
-                tail(&portal.log)
-            )
-            .into());
-        }
-        if let Ok(mut conn) = connect(addr, GET_SOURCE).await {
-            if let Ok(reply) = send(&mut conn, get("/health", None)).await {
-                if reply.status == StatusCode::OK {
-                    return Ok(portal);
-                }
+    match store {
+        PortalStore::Memory => {}
+        PortalStore::Redis { url, cache, prefix } => {
+            command
+                .env("GUICHET_REDIS_URL", url)
+                .env("GUICHET_REDIS_PREFIX", prefix);
+            if *cache {
+                command.env("GUICHET_REDIS_CACHE", "1");
             }
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        PortalStore::Database(url) => {
+            command.env("GUICHET_DATABASE_URL", url);
+        }
     }
-    portal.child.kill().ok();
-    Err(format!(
-        "the portal did not answer /health within 10 s; its log:\n{}",
-        tail(&portal.log)
+    Server::start(
+        command,
+        addr,
+        dir.join(format!("{name}.log")),
+        "/health",
+        Some(StatusCode::OK),
+        Duration::from_secs(30),
     )
-    .into())
+    .await
 }
 
 fn tail(path: &Path) -> String {
@@ -369,7 +465,21 @@ async fn connect(addr: SocketAddr, from: Ipv4Addr) -> Result<Conn> {
 
 struct Reply {
     status: StatusCode,
-    cookie: Option<HeaderValue>,
+    /// The `name=value` pair of each `Set-Cookie`.
+    set_cookies: Vec<String>,
+}
+
+impl Reply {
+    /// The `name=value` pair of the cookie `name` set by the answer, if not empty.
+    fn cookie(&self, name: &str) -> Option<HeaderValue> {
+        self.set_cookies
+            .iter()
+            .find(|pair| {
+                pair.split_once('=')
+                    .is_some_and(|(n, v)| n.trim() == name && !v.trim().is_empty())
+            })
+            .and_then(|pair| HeaderValue::from_str(pair.trim()).ok())
+    }
 }
 
 async fn send(conn: &mut Conn, request: Request<Full<Bytes>>) -> Result<Reply> {
@@ -377,15 +487,19 @@ async fn send(conn: &mut Conn, request: Request<Full<Bytes>>) -> Result<Reply> {
         conn.ready().await?;
         let response = conn.send_request(request).await?;
         let status = response.status();
-        let cookie = response
+        let set_cookies = response
             .headers()
-            .get(SET_COOKIE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .filter(|pair| pair.trim().starts_with("guichet=") && pair.trim().len() > 8)
-            .and_then(|pair| HeaderValue::from_str(pair.trim()).ok());
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .map(|pair| pair.trim().to_owned())
+            .collect();
         response.into_body().collect().await?;
-        Ok::<_, BoxError>(Reply { status, cookie })
+        Ok::<_, BoxError>(Reply {
+            status,
+            set_cookies,
+        })
     };
     tokio::time::timeout(REQUEST_TIMEOUT, exchange).await?
 }
@@ -507,7 +621,7 @@ async fn write_accounts(path: &Path, leak_pairs: usize) -> Result<Accounts> {
     };
     let hasher = Hasher::new(&PasswordConfig::default()).expect("valid parameters");
     let mut text = String::from(
-        "# Generated by examples/load.rs\n\n[[client]]\nid = \"load\"\nname = \"Load Inc.\"\n\
+        "# Generated by tools/load\n\n[[client]]\nid = \"load\"\nname = \"Load Inc.\"\n\
          contact = \"LOAD-G00\"\nservices = [\"collection\"]\n",
     );
     let all = accounts
@@ -765,16 +879,10 @@ fn rss_sampler(pid: u32, stop: Arc<std::sync::atomic::AtomicBool>) -> tokio::tas
 // ---------------------------------------------------------------------------------------------
 // The run.
 
-async fn run(plan: &Plan, portal_binary: &Path, quick: bool, redis: Option<&str>) -> Result<()> {
-    let cache = std::env::args().any(|a| a == "--cache");
-    let command = match (quick, redis.is_some(), cache) {
-        (true, false, _) => "scripts/load.sh --quick",
-        (false, false, _) => "scripts/load.sh",
-        (true, true, false) => "scripts/load.sh --quick --redis",
-        (false, true, false) => "scripts/load.sh --redis",
-        (true, true, true) => "scripts/load.sh --quick --redis --cache",
-        (false, true, true) => "scripts/load.sh --redis --cache",
-    };
+async fn run(plan: &Plan, options: &Options, peer: &Path) -> Result<()> {
+    let command = options.command();
+    let portal_binary = options.portal.as_path();
+    let placement = Placement::detect();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let permits = PasswordConfig::default().threads();
     let load_at_start = loadavg();
@@ -786,12 +894,68 @@ async fn run(plan: &Plan, portal_binary: &Path, quick: bool, redis: Option<&str>
     ));
     let per_session = bytes_per_session(plan.sessions).await?;
 
-    let dir = TempDir::new()?;
+    let dir = TempDir::new("guichet-load")?;
     let users = dir.0.join("accounts.toml");
     progress("generating the accounts file (OWASP hashes)");
     let accounts = write_accounts(&users, plan.leak_pairs).await?;
+
+    // The stores' servers, for the whole run.
+    let own_redis = match &options.redis {
+        Some(None) => {
+            progress("starting redis-server");
+            Some(procs::Redis::start(placement, &dir.0)?)
+        }
+        _ => None,
+    };
+    let redis: Option<(String, Option<u32>)> = match (&options.redis, &own_redis) {
+        (Some(Some(url)), _) => Some((url.clone(), None)),
+        (_, Some(own)) => Some((own.url.clone(), Some(own.pid()))),
+        _ => None,
+    };
+    let postgres = if options.postgres {
+        progress("starting PostgreSQL (initdb, pg_ctl as the postgres user)");
+        let bin = procs::Postgres::find_bin(options.pg_bin.as_deref())?;
+        Some(procs::Postgres::start(placement, &bin)?)
+    } else {
+        None
+    };
+
+    // 1. Side by side with the peer.
+    let comparison = compare::run(&compare::Setup {
+        placement,
+        rounds: plan.compare_rounds,
+        phase_secs: plan.compare_phase_secs,
+        dir: &dir.0,
+        portal: portal_binary,
+        peer,
+        users: &users,
+        accounts: &accounts.get,
+        redis: redis.as_ref().map(|(url, pid)| (url.as_str(), *pid)),
+        sqlite: options.sqlite,
+        postgres: postgres.as_ref(),
+    })
+    .await?;
+
+    // 2. Figures a–g: the portal alone, unpinned, this tool's own clients.
     progress(&format!("starting {}", portal_binary.display()));
-    let portal = start_portal(portal_binary, &dir.0, &users, redis).await?;
+    let store = match &redis {
+        Some((url, _)) => PortalStore::Redis {
+            url: url.clone(),
+            cache: options.cache,
+            prefix: format!("load{}", std::process::id()),
+        },
+        None => PortalStore::Memory,
+    };
+    let portal = start_portal(
+        portal_binary,
+        &dir.0,
+        &users,
+        &store,
+        None,
+        placement,
+        "portal",
+    )
+    .await?;
     let addr = portal.addr;
 
     // Sessions for the GET connections and the probes.
@@ -799,7 +963,7 @@ async fn run(plan: &Plan, portal_binary: &Path, quick: bool, redis: Option<&str>
     let mut cookies = Vec::new();
     for account in &accounts.get {
         let reply = send(&mut signer, sign_in(&account.code, &account.password)).await?;
-        match (reply.status, reply.cookie) {
+        match (reply.status, reply.cookie("guichet")) {
             (StatusCode::OK, Some(cookie)) => cookies.push(cookie),
             (status, _) => {
                 return Err(format!("signing {} in answered {status}", account.code).into())
@@ -960,6 +1124,12 @@ async fn run(plan: &Plan, portal_binary: &Path, quick: bool, redis: Option<&str>
     let leak_ratio = median(&unknown_ms) / median(&wrong_ms);
 
     let load_at_end = loadavg();
+    let peer_a = match &comparison.peer_session {
+        Some((name, ratio)) => {
+            format!("{ratio:.2}x in this run ({name} ÷ `serve bare`, wrk: table above)")
+        }
+        None => "—".into(),
+    };
     println!();
     println!("## guichet portal under load — ratios measured side by side in one run");
     println!();
@@ -969,12 +1139,21 @@ async fn run(plan: &Plan, portal_binary: &Path, quick: bool, redis: Option<&str>
         plan.reps
     );
     println!();
+    print!("{}", comparison.markdown);
     println!(
-        "| | figure | guichet | peer (axum-login 0.18 + tower-sessions 0.14) | target | verdict |"
+        "### Figures a–g: the portal alone ({}; this tool's own HTTP/1.1 clients, unpinned)\n",
+        match (&redis, options.cache) {
+            (None, _) => "memory stores",
+            (Some(_), false) => "every store in Redis",
+            (Some(_), true) => "every store in Redis, client-side caching",
+        }
+    );
+    println!(
+        "| | figure | guichet | peer (axum-login 0.18 + tower-sessions 0.14; b–g measured earlier) | target | verdict |"
     );
     println!("| --- | --- | --- | --- | --- | --- |");
     println!(
-        "| a | authenticated `GET /account` ÷ bare `GET /health` throughput, {GET_CONNECTIONS} conns, {}×{} s ABBA | **{get_ratio:.2}x** (per rep {}; {:.0} vs {:.0} req/s median) | {PEER_A} | ≥ 0.95 | {} |",
+        "| a | authenticated `GET /account` ÷ bare `GET /health` throughput, {GET_CONNECTIONS} conns, {}×{} s ABBA | **{get_ratio:.2}x** (per rep {}; {:.0} vs {:.0} req/s median) | {peer_a} | ≥ 0.95 | {} |",
         plan.reps,
         plan.get_phase.as_secs(),
         list(&get_ratios, 2),
