@@ -22,7 +22,7 @@ use tower::{service_fn, BoxError, Layer, ServiceBuilder, ServiceExt};
 use guichet::limit::PeerAddr;
 use guichet::mail::Outbox;
 use guichet::store::memory::{AccountsFile, MemoryStore};
-use guichet::{Guichet, Identity, RequireAuth};
+use guichet::{Guichet, RequireAuth, Session};
 
 type Body = http_body_util::combinators::BoxBody<Bytes, BoxError>;
 
@@ -56,11 +56,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .mailer(Outbox::new("outbox")?)
         .build()?;
 
-    // A protected handler: RequireAuth puts the Identity in the request extensions.
+    // A protected handler: behind RequireAuth, the session already knows who is there.
     let private = RequireAuth::new().layer(service_fn(|request: Request<Incoming>| async move {
         let name = request
             .extensions()
-            .get::<Identity>()
+            .get::<Session>()
+            .and_then(Session::identity_now)
             .map(|who| who.name().to_owned());
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(format!(
             "Bonjour {}",

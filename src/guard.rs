@@ -1,8 +1,9 @@
 //! Authorisation layers: [`RequireAuth`] (anyone signed in) and [`RequireService`] (signed in
 //! and subscribed to a service).
 //!
-//! A guard asks the request's [`Session`] who is there and either passes the request on, with
-//! the [`Identity`] in its extensions, or answers itself (see [`deny`](crate::deny) for the
+//! A guard asks the request's [`Session`] who is there and either passes the request on (the
+//! route then reads who it is with the [`Identity`] extractor, or
+//! [`Session::identity_now`] without axum), or answers itself (see [`deny`](crate::deny) for the
 //! answers, and how to choose others). A guard never lets a request through when it cannot tell
 //! who is asking: a store that cannot answer gives `503`.
 //!
@@ -323,7 +324,7 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let started = std::time::Instant::now();
         let Some(session) = request.extensions().get::<Session>() else {
             let response = Some(without_session());
@@ -333,9 +334,8 @@ where
         };
         // Stores that answer from memory decide here, and the inner service is called at once.
         if let Some(state) = session.state_now() {
-            if let Ok(identity) = verdict(state, self.service.as_ref()) {
+            if verdict(state, self.service.as_ref()).is_ok() {
                 session.ctx().meters.guard(started);
-                request.extensions_mut().insert(identity);
                 return GuardFuture {
                     state: Guarding::Passed {
                         inner: self.inner.call(request),
@@ -358,8 +358,9 @@ where
                 session.ctx().meters.guard(started);
             }
             match verdict(state, service.as_ref()) {
-                Ok(identity) => {
-                    request.extensions_mut().insert(identity);
+                // The session keeps the identity it worked out: the route reads it from there,
+                // so passing costs no allocation.
+                Ok(_) => {
                     let response = inner.call(request).await?;
                     Ok(passed(response, no_store))
                 }

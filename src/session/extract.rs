@@ -55,9 +55,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Identity {
     type Rejection = IdentityRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(identity) = parts.extensions.get::<Identity>() {
-            return Ok(identity.clone());
-        }
         let session = session(parts)?;
         let denial = match session.state().await {
             Ok(SessionState::SignedIn(identity)) => return Ok(identity),
@@ -83,9 +80,6 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Identity {
         parts: &mut Parts,
         _state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        if let Some(identity) = parts.extensions.get::<Identity>() {
-            return Ok(Some(identity.clone()));
-        }
         let Some(session) = parts.extensions.get::<Session>() else {
             return Ok(None);
         };

@@ -83,6 +83,18 @@ impl Session {
         })
     }
 
+    /// Who is signed in, if that is already known: behind [`RequireAuth`](crate::RequireAuth)
+    /// or [`RequireService`](crate::RequireService) it always is (the guard worked it out), so
+    /// a handler that is not async, or a plain hyper service, reads it here. `None` for
+    /// anonymous and restricted sessions, and when nobody asked yet (then use
+    /// [`identity`](Self::identity)).
+    pub fn identity_now(&self) -> Option<Identity> {
+        match self.state.get() {
+            Some(Ok(SessionState::SignedIn(identity))) => Some(identity.clone()),
+            _ => None,
+        }
+    }
+
     /// Everything the session says, restricted sessions included.
     pub async fn state(&self) -> Result<SessionState, StoreError> {
         if let Some(known) = self.state_now() {
