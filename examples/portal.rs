@@ -1,134 +1,59 @@
-//! The demo portal (the example contract in DESIGN.md).
+//! The demo portal (the example contract): guichet's desk in front of a few pages.
 //!
 //! ```sh
 //! GUICHET_INSECURE_COOKIES=1 cargo run --example portal
 //! ```
 //!
-//! | variable | default | meaning |
-//! | --- | --- | --- |
-//! | `GUICHET_ADDR` | `127.0.0.1:3000` | listen address |
-//! | `GUICHET_USERS` | built-in demo accounts | path to a TOML accounts file |
-//! | `GUICHET_SMTP_URL` | unset: emails are written as `.eml` files to `GUICHET_OUTBOX` | lettre SMTP URL, e.g. `smtp://127.0.0.1:2525` |
-//! | `GUICHET_OUTBOX` | `./outbox` | folder for emails when no SMTP URL is set |
-//! | `GUICHET_MAIL_FROM` | `Guichet <no-reply@localhost>` | the `From` of emails |
-//! | `GUICHET_REDIS_URL` | unset: memory stores | Redis URL; all stores and limits go to Redis. Several URLs separated by commas: the nodes of a Redis Cluster |
-//! | `GUICHET_REDIS_PREFIX` | `guichet` | the prefix of every Redis key |
-//! | `GUICHET_REDIS_CACHE` | unset | `1`: Redis 6+ client-side caching (RESP3 tracking; single server only) |
-//! | `GUICHET_INSECURE_COOKIES` | unset | `1` drops `Secure` for plain-http local use |
-//! | `GUICHET_BASE_URL` | `http://{GUICHET_ADDR}` | the public origin links in emails are built from |
-//! | `GUICHET_CONFIG` | unset | a TOML file of [`guichet::Config`] (timeouts, limits, hashing parameters, trusted proxies) |
+//! It reads the same `GUICHET_*` variables as the `guichet` command line (see
+//! [`guichet::environment`] for the whole table): state in SQLite (`guichet.db` in the working
+//! directory) unless `GUICHET_DATABASE_URL` (PostgreSQL) or `GUICHET_REDIS_URL` says otherwise;
+//! the accounts of `GUICHET_USERS` imported at every start (or the demo accounts into an empty
+//! store); letters over `GUICHET_SMTP_URL`, else as `.eml` files in `GUICHET_OUTBOX`.
 //!
-//! Routes: `/` (public), `/account` (any signed-in user), `/services/{service}/...` (that
-//! service), `/health` (public, bare: for load tests), and the flows under `/auth`.
+//! Routes: `/` (public), `/account` (anyone signed in), `/services/{service}` and everything
+//! under it (that service), `/health` (public, bare), `/health/signed-in` (the same answer
+//! behind `RequireAuth`, for load tests comparing the two), and the flows under `/auth`.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::Router;
-use guichet::config::Config;
-use guichet::mail::{Mailer, Outbox, SmtpMailer};
+use guichet::environment::{Environment, Import};
 use guichet::pages::escape;
-use guichet::store::memory::{AccountsFile, MemoryStore};
-use guichet::store::redis::RedisStore;
 use guichet::{Guichet, Identity, RequireAuth, RequireService};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
-
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let addr: SocketAddr = env("GUICHET_ADDR")
-        .as_deref()
-        .unwrap_or("127.0.0.1:3000")
-        .parse()
-        .map_err(|e| format!("GUICHET_ADDR: {e}"))?;
-
-    let mut config: Config = match env("GUICHET_CONFIG") {
-        Some(path) => {
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| format!("GUICHET_CONFIG {path}: {e}"))?;
-            toml::from_str(&text).map_err(|e| format!("GUICHET_CONFIG {path}: {e}"))?
-        }
-        None => Config::default(),
-    };
-    if env("GUICHET_INSECURE_COOKIES").as_deref() == Some("1") {
-        config.cookies.secure = false;
+    let environment = Environment::from_env();
+    environment.init_logging();
+    if let Some(metrics) = environment.start_metrics().await? {
+        tracing::info!(%metrics, "metrics at /metrics");
     }
-    let accounts = match env("GUICHET_USERS") {
-        Some(path) => AccountsFile::load(path, config.user_codes.case)?,
-        None => {
-            tracing::info!("no GUICHET_USERS: using the demo accounts (see the README)");
-            AccountsFile::demo()
-        }
-    };
-    let services: BTreeSet<String> = accounts
-        .accounts()
-        .flat_map(|a| a.services.iter().map(|s| s.as_str().to_owned()))
-        .collect();
-
-    let base_url = env("GUICHET_BASE_URL").unwrap_or_else(|| format!("http://{addr}"));
-    // The demo's customer service; a real portal sets its own in GUICHET_CONFIG.
-    if config.mail.customer_service_phone.is_empty() {
-        config.mail.customer_service_phone = "1 800 555-0199 (démo)".into();
+    let addr = environment.addr()?;
+    let opened = environment.open(Import::AtStart).await?;
+    let guichet = opened.guichet;
+    if let Some(report) = opened.import {
+        tracing::info!(
+            created = report.created,
+            updated = report.updated,
+            unchanged = report.unchanged,
+            "accounts imported"
+        );
     }
-    if config.mail.customer_service_hours.is_empty() {
-        config.mail.customer_service_hours = "lundi au vendredi, 8 h à 17 h".into();
-    }
-    config.mail.from = env("GUICHET_MAIL_FROM")
-        .or_else(|| (!config.mail.from.is_empty()).then(|| config.mail.from.clone()))
-        .unwrap_or_else(|| "Guichet <no-reply@localhost>".into());
-    let mailer: Arc<dyn Mailer> = match env("GUICHET_SMTP_URL") {
-        Some(url) => {
-            let smtp = SmtpMailer::from_url(&url)?;
-            tracing::info!(mailer = ?smtp, "emails go out over SMTP");
-            Arc::new(smtp)
-        }
-        None => {
-            let outbox = Outbox::new(env("GUICHET_OUTBOX").unwrap_or_else(|| "outbox".into()))?;
-            tracing::info!(folder = %outbox.folder().display(), "emails are written as .eml files");
-            Arc::new(outbox)
-        }
-    };
-    let builder = Guichet::builder()
-        .mailer(mailer)
-        .base_url(base_url)
-        .config(config)
-        .directory(accounts);
-    let guichet = match env("GUICHET_REDIS_URL") {
-        Some(url) => {
-            let prefix = env("GUICHET_REDIS_PREFIX").unwrap_or_else(|| "guichet".into());
-            let nodes: Vec<&str> = url.split(',').map(str::trim).collect();
-            let redis = match nodes.as_slice() {
-                [single] if env("GUICHET_REDIS_CACHE").as_deref() == Some("1") => {
-                    RedisStore::connect_caching(single, &prefix).await?
-                }
-                [single] => RedisStore::connect(single, &prefix).await?,
-                cluster => RedisStore::connect_cluster(cluster, &prefix).await?,
-            };
-            tracing::info!(
-                ?redis,
-                "sessions, credentials, limits and the mail queue live in Redis"
-            );
-            builder.store(redis)
-        }
-        None => builder.store(MemoryStore::new()),
-    }
-    .build()?;
+    tracing::info!(state = %opened.state, "state opened");
 
     let mut app = Router::new()
         .route("/", get(home))
         .route("/health", get(|| async { "ok" }))
+        .route(
+            "/health/signed-in",
+            get(|| async { "ok" }).layer(RequireAuth::new()),
+        )
         .route("/account", get(account).layer(RequireAuth::new()));
-    for service in &services {
-        let guarded = get(service_page).layer(RequireService::new(service));
+    for service in services(&guichet).await? {
+        let guarded = get(service_page).layer(RequireService::new(&service));
         app = app
             .route(&format!("/services/{service}"), guarded.clone())
             .route(&format!("/services/{service}/"), guarded.clone())
@@ -150,32 +75,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ""
         }
     );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(stopped())
-    .await?;
+    let limits = guichet.config().server.clone();
+    guichet::server::serve(listener, app, &limits, guichet::server::shutdown_signal()).await?;
     if !guichet.shutdown(std::time::Duration::from_secs(30)).await {
-        tracing::warn!("some emails were still waiting for delivery at shutdown");
+        tracing::warn!("letters still waiting at shutdown stay in the durable queue");
     }
     Ok(())
 }
 
-/// Ctrl-C or SIGTERM.
-async fn stopped() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
+/// Every service some client or account subscribes to: each gets its guarded routes.
+async fn services(guichet: &Guichet) -> Result<BTreeSet<String>, Box<dyn std::error::Error>> {
+    let service = guichet.customer_service("portal");
+    let accounts = service.accounts(None).await?;
+    Ok(accounts
+        .iter()
+        .flat_map(|a| a.services.iter().map(|s| s.as_str().to_owned()))
+        .collect())
 }
 
 /// The portal's own pages get the security headers guichet gives its pages: nothing inline or
