@@ -6,13 +6,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # The tests start their own servers on free ports: redis-server (and a 3-master cluster with
-# redis-cli), PostgreSQL (initdb/pg_ctl in a temp folder), nginx (its own config), and
-# headless Chromium through chromedriver. Install the Debian packages that are missing; the
+# redis-cli), PostgreSQL (initdb/pg_ctl in a temp folder), nginx and Caddy (their own
+# configs, for the forward-auth recipes), and headless Chromium through chromedriver. Install the Debian packages that are missing; the
 # services they would start are not needed.
 missing=()
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v caddy >/dev/null || missing+=(caddy)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -21,7 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null || exit 1
-    for service in redis-server postgresql nginx; do
+    for service in redis-server postgresql nginx caddy; do
         $sudo service "$service" stop >/dev/null 2>&1 || true
     done
 fi
