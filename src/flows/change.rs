@@ -153,6 +153,10 @@ where
         ));
     }
 
+    // The current password was right: the attempt no longer counts, as after a sign-in.
+    ctx.store
+        .clear(Limit::SignInPerUserCode, code.as_str())
+        .await?;
     let hash = ctx
         .hasher
         .hash(&password)
