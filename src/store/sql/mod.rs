@@ -166,6 +166,11 @@ impl SqlStore {
     /// not include (the `sqlite` and `postgres` features), or a database that cannot be
     /// reached or migrated.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Ok(Self::open(url).await?.0)
+    }
+
+    /// [`connect`](Self::connect), and the reaper's task if one was started.
+    async fn open(url: &str) -> Result<(Self, Option<tokio::task::JoinHandle<()>>), StoreError> {
         let pools = pool::open(url).await?;
         migrations::migrate(&pools).await?;
         let stop = Arc::new(Notify::new());
@@ -174,8 +179,8 @@ impl SqlStore {
             cache: cache::Caches::new(DEFAULT_CACHE_TTL),
             stop: Arc::clone(&stop),
         });
-        reaper::spawn(&inner, stop);
-        Ok(Self { inner })
+        let reaper = reaper::spawn(&inner, stop);
+        Ok((Self { inner }, reaper))
     }
 
     /// Sets how long the read cache keeps answers ([`DEFAULT_CACHE_TTL`] unless set), for this

@@ -9,6 +9,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::task::JoinHandle;
 
 use super::pool::{failed, on, Pools, Sql};
 use super::Inner;
@@ -68,12 +69,10 @@ pub(super) async fn reap(pools: &Pools) -> Result<u64, StoreError> {
 /// Starts the reaper for `inner` if a tokio runtime is running (otherwise expired rows wait
 /// for [`SqlStore::reap_now`](super::SqlStore::reap_now)). `stop` is notified when `inner` is
 /// dropped.
-pub(super) fn spawn(inner: &Arc<Inner>, stop: Arc<Notify>) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
+pub(super) fn spawn(inner: &Arc<Inner>, stop: Arc<Notify>) -> Option<JoinHandle<()>> {
+    let runtime = tokio::runtime::Handle::try_current().ok()?;
     let weak: Weak<Inner> = Arc::downgrade(inner);
-    runtime.spawn(async move {
+    Some(runtime.spawn(async move {
         loop {
             tokio::select! {
                 () = tokio::time::sleep(EVERY) => {}
@@ -90,5 +89,30 @@ pub(super) fn spawn(inner: &Arc<Inner>, stop: Arc<Notify>) {
                 }
             }
         }
-    });
+    }))
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::super::SqlStore;
+
+    #[tokio::test]
+    async fn the_reaper_stops_with_the_last_clone_of_the_store() {
+        let path = std::env::temp_dir().join(format!("guichet-reaper-{}.db", std::process::id()));
+        let url = format!("sqlite://{}", path.display());
+        let (store, reaper) = SqlStore::open(&url).await.unwrap();
+        let reaper = reaper.expect("started inside a runtime");
+        let clone = store.clone();
+        drop(store);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!reaper.is_finished(), "a clone keeps it");
+        drop(clone);
+        tokio::time::timeout(std::time::Duration::from_secs(5), reaper)
+            .await
+            .expect("the reaper stops when the last clone goes")
+            .unwrap();
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 }
