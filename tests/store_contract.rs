@@ -41,6 +41,78 @@ mod memory {
 #[cfg(feature = "redis")]
 mod redis_server;
 
+#[cfg(feature = "postgres")]
+mod postgres_server;
+#[cfg(feature = "sqlite")]
+mod sqlite_file;
+
+/// A store on a new SQLite file.
+#[cfg(feature = "sqlite")]
+async fn sqlite_store() -> guichet::store::sql::SqlStore {
+    guichet::store::sql::SqlStore::connect(&sqlite_file::url("contract"))
+        .await
+        .expect("a SQLite store")
+}
+
+/// A store on a new database of the shared test server.
+#[cfg(feature = "postgres")]
+async fn postgres_store() -> guichet::store::sql::SqlStore {
+    let url = postgres_server::shared().fresh_database("contract");
+    guichet::store::sql::SqlStore::connect(&url)
+        .await
+        .expect("a PostgreSQL store")
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    mod sessions {
+        guichet::store_contract!(sessions, crate::sqlite_store().await);
+    }
+    mod credentials {
+        guichet::store_contract!(credentials, crate::sqlite_store().await);
+    }
+    mod throttle {
+        guichet::store_contract!(throttle, crate::sqlite_store().await);
+    }
+    mod rate_limits {
+        guichet::store_contract!(rate_limits, crate::sqlite_store().await);
+    }
+    mod mail_queue {
+        guichet::store_contract!(mail_queue, crate::sqlite_store().await);
+    }
+    mod requests {
+        guichet::store_contract!(requests, crate::sqlite_store().await);
+    }
+    mod accounts {
+        guichet::store_contract!(accounts, crate::sqlite_store().await);
+    }
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    mod sessions {
+        guichet::store_contract!(sessions, crate::postgres_store().await);
+    }
+    mod credentials {
+        guichet::store_contract!(credentials, crate::postgres_store().await);
+    }
+    mod throttle {
+        guichet::store_contract!(throttle, crate::postgres_store().await);
+    }
+    mod rate_limits {
+        guichet::store_contract!(rate_limits, crate::postgres_store().await);
+    }
+    mod mail_queue {
+        guichet::store_contract!(mail_queue, crate::postgres_store().await);
+    }
+    mod requests {
+        guichet::store_contract!(requests, crate::postgres_store().await);
+    }
+    mod accounts {
+        guichet::store_contract!(accounts, crate::postgres_store().await);
+    }
+}
+
 /// A store on the shared test server, under a prefix of its own.
 #[cfg(feature = "redis")]
 async fn redis_store() -> guichet::store::redis::RedisStore {

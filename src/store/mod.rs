@@ -26,6 +26,8 @@ pub(crate) mod records;
 #[cfg(feature = "redis")]
 pub mod redis;
 mod requests;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub mod sql;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -90,21 +90,31 @@ impl From<ClientRecord> for Client {
 }
 
 /// JSON for a record.
+#[cfg_attr(
+    not(any(feature = "redis", feature = "sqlite", feature = "postgres")),
+    allow(dead_code)
+)]
 pub(crate) fn encode<T: Serialize>(record: &T) -> Result<String, StoreError> {
     serde_json::to_string(record).map_err(|e| StoreError::with_kind(StoreErrorKind::Other, e))
 }
 
 /// A record from JSON; unreadable JSON is a corrupt store.
+#[cfg_attr(
+    not(any(feature = "redis", feature = "sqlite", feature = "postgres")),
+    allow(dead_code)
+)]
 pub(crate) fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::with_kind(StoreErrorKind::Corrupt, e))
 }
 
 /// An account from JSON.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn account(bytes: &[u8]) -> Result<Arc<Account>, StoreError> {
     decode::<AccountRecord>(bytes).map(|r| Arc::new(r.into()))
 }
 
 /// A client from JSON.
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn client(bytes: &[u8]) -> Result<Arc<Client>, StoreError> {
     decode::<ClientRecord>(bytes).map(|r| Arc::new(r.into()))
 }
