@@ -9,7 +9,9 @@
 //! | `GET/POST /auth/password/change` | changing one's password online, when allowed ([`change`](self)) |
 //! | `GET/POST /auth/password/cancel` | the email's "this wasn't me" link ([`cancel`](self)) |
 //! | `GET/POST /auth/team` | the contact person asks for user codes for new employees ([`team`](self)) |
+//! | `GET /auth/language?to=en&next=...` | the pages' language switch: remembers the choice, comes back ([`language`](self)) |
 //! | `GET /auth/assets/guichet.css`, `.js` | the built-in pages' stylesheet and Caps Lock script |
+//! | `GET /auth/assets/brand.css`, `favicon.svg` | the brand's accent (`pages.brand.accent`) and the pages' icon |
 //!
 //! Every POST accepts a form or JSON, is refused if cross-site, and answers JSON to clients
 //! that send `Accept: application/json`. [`Flows`] expects the full path (`/auth/login`, for
@@ -20,6 +22,7 @@ pub(crate) mod cancel;
 mod change;
 mod choose;
 pub(crate) mod form;
+mod language;
 mod login;
 mod logout;
 mod new_password;
@@ -46,7 +49,7 @@ use tower_service::Service;
 use crate::context::Context;
 use crate::error::Refusal;
 use crate::pages;
-use crate::respond::{self, Body};
+use crate::respond::{self, Asked, Body};
 use crate::session::Session;
 
 /// The flows' tower service. Needs guichet's [`SessionLayer`](crate::SessionLayer) around it.
@@ -77,7 +80,9 @@ enum Route {
     ChangePassword,
     Cancel,
     Team,
+    Language,
     Asset(&'static str, &'static str),
+    BrandStyle,
 }
 
 impl Route {
@@ -90,10 +95,13 @@ impl Route {
             "/password/change" => Some(Self::ChangePassword),
             "/password/cancel" => Some(Self::Cancel),
             "/team" => Some(Self::Team),
-            "/assets/guichet.css" => Some(Self::Asset("text/css; charset=utf-8", pages::STYLE)),
+            "/language" => Some(Self::Language),
+            "/assets/guichet.css" => Some(Self::Asset("text/css; charset=utf-8", &pages::STYLE)),
             "/assets/guichet.js" => {
                 Some(Self::Asset("text/javascript; charset=utf-8", pages::SCRIPT))
             }
+            "/assets/favicon.svg" => Some(Self::Asset("image/svg+xml", pages::FAVICON)),
+            "/assets/brand.css" => Some(Self::BrandStyle),
             _ => None,
         }
     }
@@ -102,7 +110,7 @@ impl Route {
     fn allow(&self) -> &'static str {
         match self {
             Self::Logout => "POST",
-            Self::Asset(..) => "GET, HEAD",
+            Self::Asset(..) | Self::BrandStyle | Self::Language => "GET, HEAD",
             _ => "GET, HEAD, POST",
         }
     }
@@ -123,6 +131,21 @@ fn route_path<'p, B>(ctx: &Context, request: &'p Request<B>) -> Option<&'p str> 
         return Some(path);
     }
     path.strip_prefix(ctx.config.prefix.as_str())
+}
+
+/// When axum's `nest_service` stripped the prefix, the request's URI as the browser wrote it
+/// (`/auth/login?next=...`): `next` and the language switch then name the page itself, not a
+/// path below the prefix.
+fn unnested(ctx: &Context, route_path: &str, uri: &http::Uri) -> Option<http::Uri> {
+    if route_path != uri.path() {
+        return None;
+    }
+    let prefix = &ctx.config.prefix;
+    let full = match uri.query() {
+        Some(query) => format!("{prefix}{route_path}?{query}"),
+        None => format!("{prefix}{route_path}"),
+    };
+    full.parse().ok()
 }
 
 impl<B> Service<Request<B>> for Flows
@@ -149,20 +172,25 @@ async fn dispatch<B>(ctx: Arc<Context>, request: Request<B>) -> Response<Body>
 where
     B: RequestBody + Send + 'static,
 {
-    let route = route_path(&ctx, &request).and_then(Route::find);
+    let path = route_path(&ctx, &request);
+    let route = path.and_then(Route::find);
+    let unnested = path.and_then(|path| unnested(&ctx, path, request.uri()));
     let Some(session) = request.extensions().get::<Session>().cloned() else {
         tracing::error!(target: "guichet", "the flows run without guichet's SessionLayer around them");
         let mut response = Response::new(Body::default());
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         return response;
     };
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    if let Some(uri) = unnested {
+        parts.uri = uri;
+    }
     let outcome = match (route, &parts.method) {
         (Some(Route::Login), &Method::GET | &Method::HEAD) => login::page(&ctx, &parts),
         (Some(Route::Login), &Method::POST) => login::submit(&ctx, &session, &parts, body).await,
         (Some(Route::Logout), &Method::POST) => logout::submit(&ctx, &session, &parts).await,
         (Some(Route::PasswordRequest), &Method::GET | &Method::HEAD) => {
-            Ok(password::page(&ctx, &parts))
+            password::page(&ctx, &parts)
         }
         (Some(Route::PasswordRequest), &Method::POST) => password::submit(&ctx, &parts, body).await,
         (Some(Route::ChoosePassword), &Method::GET | &Method::HEAD) => {
@@ -183,13 +211,18 @@ where
         (Some(Route::Team), &Method::POST) => team::submit(&ctx, &session, &parts, body).await,
         (Some(Route::Cancel), &Method::GET | &Method::HEAD) => cancel::page(&ctx, &parts),
         (Some(Route::Cancel), &Method::POST) => cancel::submit(&ctx, &parts, body).await,
+        (Some(Route::Language), &Method::GET | &Method::HEAD) => language::switch(&ctx, &parts),
         (Some(Route::Asset(content_type, text)), &Method::GET | &Method::HEAD) => {
             Ok(respond::asset(content_type, text))
         }
+        (Some(Route::BrandStyle), &Method::GET | &Method::HEAD) => Ok(respond::asset(
+            "text/css; charset=utf-8",
+            ctx.respond.brand.accent_css(),
+        )),
         (Some(route), _) => Err(Refusal::MethodNotAllowed {
             allow: route.allow(),
         }),
         (None, _) => Err(Refusal::NotFound),
     };
-    outcome.unwrap_or_else(|refusal| ctx.respond.refusal(&parts.headers, &refusal))
+    outcome.unwrap_or_else(|refusal| ctx.respond.refusal(&Asked::from(&parts), &refusal))
 }
