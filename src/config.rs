@@ -156,8 +156,8 @@ pub struct PagesConfig {
     /// and the browser states none of ours in `Accept-Language`. Default `fr`, the portal's
     /// language.
     pub default_language: Language,
-    /// The time zone dates and times are shown in, on pages and in letters: an IANA name
-    /// (`America/Toronto`). Default `UTC`.
+    /// The time zone dates and times are written in (the temporary password's expiry in
+    /// letters): an IANA name (`America/Toronto`), checked at build time. Default `UTC`.
     pub time_zone: String,
     /// The product's name, logo and colour on the pages.
     pub brand: BrandConfig,

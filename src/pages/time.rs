@@ -1,5 +1,6 @@
-//! The time zone that dates are shown in, on the pages and in letters (`pages.time_zone`): a
-//! customer in Toronto reads "valid until 12:05 (EST)", not a UTC time to convert.
+//! The time zone that dates are written in (`pages.time_zone`): a customer in Toronto reads
+//! that her temporary password works "until 2026-11-28 12:05 (EST)", not a UTC time to
+//! convert. (Letters are where dates appear today; a page that shows one uses the same clock.)
 //!
 //! Zones come from the system's time zone database (`/usr/share/zoneinfo`, or `TZDIR`), kept
 //! current by the operating system's updates; where there is none (a container built from
