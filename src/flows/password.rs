@@ -18,11 +18,11 @@ use crate::context::Context;
 use crate::credential_request;
 use crate::error::Refusal;
 use crate::limit::{client_ip, limit_key, Limit};
+use crate::links::Links;
 use crate::pages::{FormPage, Messages, NoticePage};
 use crate::respond::{self, Body};
 
 use super::{form, RequestBody};
-use crate::links::Links;
 use crate::origin;
 
 /// The request page, with the FAQ's shared-inbox warning; keeps a valid `?next=` (from the
