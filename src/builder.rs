@@ -12,7 +12,6 @@ use crate::error::{ConfigError, StoreError};
 use crate::flows::Flows;
 use crate::identity::{UserCode, UserCodeError};
 use crate::letters;
-use crate::links::Links;
 use crate::mail::postman::{Postman, Round, Writer};
 use crate::mail::Mailer;
 use crate::origin::Origin;
@@ -296,11 +295,10 @@ impl GuichetBuilder {
         let bell = Arc::clone(&postman);
         let ctx = Arc::new(Context {
             origin,
-            respond: Responder {
-                pages: self.pages.unwrap_or_else(|| Arc::new(BuiltinPages)),
-                links: Links::new(&self.config),
-                default_language: self.config.pages.default_language,
-            },
+            respond: Responder::new(
+                self.pages.unwrap_or_else(|| Arc::new(BuiltinPages)),
+                &self.config,
+            )?,
             directory,
             accounts: self.accounts,
             store,

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ConfigError;
 use crate::identity::CasePolicy;
 use crate::limit::{Limit, ProxyHeader, Rate};
-use crate::pages::Language;
+use crate::pages::{Brand, Clock, Language};
 
 /// Everything guichet lets an application tune. `Config::default()` is the safe choice.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -139,13 +139,60 @@ impl Default for AccountsConfig {
 }
 
 /// The built-in pages.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+///
+/// ```
+/// let config: guichet::Config = toml::from_str(r##"
+///     [pages]
+///     time_zone = "America/Toronto"
+///     [pages.brand]
+///     name = "Groupecho"
+///     logo = "https://cdn.groupecho.example/logo.svg"
+///     accent = "#1b5e20"
+/// "##).unwrap();
+/// assert_eq!(config.pages.brand.name.as_deref(), Some("Groupecho"));
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[non_exhaustive]
 pub struct PagesConfig {
-    /// The language of pages and letters when the client states none of ours in
-    /// `Accept-Language`. Default `fr`, the portal's language.
+    /// The language of pages and letters when the person chose none with the pages' switch
+    /// and the browser states none of ours in `Accept-Language`. Default `fr`, the portal's
+    /// language.
     pub default_language: Language,
+    /// The time zone dates and times are written in (the temporary password's expiry in
+    /// letters): an IANA name (`America/Toronto`), checked at build time. Default `UTC`.
+    pub time_zone: String,
+    /// The product's name, logo and colour on the pages.
+    pub brand: BrandConfig,
+}
+
+impl Default for PagesConfig {
+    fn default() -> Self {
+        Self {
+            default_language: Language::default(),
+            time_zone: "UTC".into(),
+            brand: BrandConfig::default(),
+        }
+    }
+}
+
+/// A portal's look on the built-in pages, without code. Every field is optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct BrandConfig {
+    /// The product's name, in the pages' titles and header. Default: "Portail clients" in
+    /// French, "Customer portal" in English.
+    pub name: Option<String>,
+    /// The URL of a logo shown in the header (its text alternative is the name): a path on
+    /// this site, or an `https://` URL, whose origin the pages' CSP then allows for images.
+    pub logo: Option<String>,
+    /// The buttons' colour, `#rrggbb`, in both the light and the dark scheme. Refused unless
+    /// the button text stays readable on it (WCAG AA, 4.5:1).
+    pub accent: Option<String>,
+    /// The URL of a stylesheet linked after guichet's: a path on this site, or an `https://`
+    /// URL, whose origin the pages' CSP then allows for styles.
+    pub stylesheet: Option<String>,
 }
 
 /// Session cookie attributes. The cookie is always `HttpOnly`, `SameSite=Lax` and `Path=/`.
@@ -649,6 +696,8 @@ impl Config {
                 ));
             }
         }
+        Brand::new(&self.pages.brand, "", &self.mail.base_url)?;
+        Clock::new(&self.pages.time_zone)?;
         let server = &self.server;
         if server.header_read_timeout.is_zero()
             || server.idle_timeout.is_zero()
@@ -732,6 +781,27 @@ mod tests {
             let error = c.validate().unwrap_err().to_string();
             assert!(error.contains("required"), "{error}");
         }
+    }
+
+    #[test]
+    fn the_pages_brand_and_time_zone_are_checked_with_the_rest() {
+        let mut c = valid();
+        c.pages.time_zone = "America/Toronto".into();
+        c.pages.brand.accent = Some("#1b5e20".into());
+        c.pages.brand.logo = Some("https://cdn.portal.example/logo.svg".into());
+        c.validate().unwrap();
+        let mut c = valid();
+        c.pages.time_zone = "Mars/Olympus_Mons".into();
+        let error = c.validate().unwrap_err().to_string();
+        assert!(error.contains("pages.time_zone"), "{error}");
+        let mut c = valid();
+        c.pages.brand.accent = Some("#ffff00".into());
+        let error = c.validate().unwrap_err().to_string();
+        assert!(error.contains("pages.brand.accent"), "{error}");
+        let mut c = valid();
+        c.pages.brand.logo = Some("http://cdn.portal.example/logo.svg".into());
+        let error = c.validate().unwrap_err().to_string();
+        assert!(error.contains("pages.brand.logo"), "{error}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use http_body_util::{BodyExt, Full};
 use crate::identity::ServiceName;
 use crate::links::{next_from_uri, Links};
 use crate::pages::Language;
-use crate::respond::{self, Body, Responder};
+use crate::respond::{self, Asked, Body, Responder};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -60,7 +60,8 @@ pub struct Denied<'a> {
     pub uri: &'a Uri,
     /// The request headers.
     pub headers: &'a HeaderMap,
-    /// The client's language (`Accept-Language`, else the configured default).
+    /// The client's language: the one chosen with the pages' switch, else `Accept-Language`'s,
+    /// else the configured default.
     pub language: Language,
     /// Where guichet sends a browser to sign in: the sign-in page, with `next` set to this
     /// request when it is a path on this site.
@@ -176,22 +177,26 @@ pub(crate) fn denied<'a>(
 /// guichet's default answers (see the module docs' table).
 fn default(responder: &Responder, denied: &Denied<'_>) -> Response<Body> {
     let browser = denied.is_browser();
-    let headers = denied.headers;
+    let asked = Asked {
+        method: denied.method,
+        uri: denied.uri,
+        headers: denied.headers,
+    };
     let status = denied.denial.status();
     match &denied.denial {
         Denial::SignInRequired if browser => respond::redirect(&denied.sign_in),
         Denial::SignInRequired => {
-            responder.message(headers, status, "sign_in_required", |m| m.sign_in_required)
+            responder.message(&asked, status, "sign_in_required", |m| m.sign_in_required)
         }
         Denial::PasswordMustBeSet if browser => respond::redirect(responder.links.set_password()),
         Denial::PasswordMustBeSet => {
-            responder.message(headers, status, "password_must_be_set", |m| {
+            responder.message(&asked, status, "password_must_be_set", |m| {
                 m.password_must_be_set
             })
         }
         Denial::MissingService(_) => {
-            responder.message(headers, status, "missing_service", |m| m.missing_service)
+            responder.message(&asked, status, "missing_service", |m| m.missing_service)
         }
-        Denial::Unavailable => responder.refusal(headers, &crate::error::Refusal::Unavailable),
+        Denial::Unavailable => responder.refusal(&asked, &crate::error::Refusal::Unavailable),
     }
 }

@@ -161,7 +161,7 @@ async fn temporary_password(
             account,
             to: email,
             password: &password,
-            expires_at,
+            valid_until: &ctx.respond.clock.minute(expires_at),
             cancel_url: &cancel_url,
             language,
         },

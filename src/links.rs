@@ -9,6 +9,7 @@ use http::Uri;
 use crate::config::Config;
 use crate::error::Refusal;
 use crate::origin::Origin;
+use crate::pages::Language;
 
 /// The paths of the built-in pages, computed once from the configuration.
 #[derive(Debug, Clone)]
@@ -20,6 +21,7 @@ pub(crate) struct Links {
     change_password: String,
     team: String,
     cancel: String,
+    language: String,
     assets: String,
     /// The other origins `next` may point to.
     redirect_origins: Vec<Origin>,
@@ -37,6 +39,7 @@ impl Links {
             change_password: under("/password/change"),
             team: under("/team"),
             cancel: under("/password/cancel"),
+            language: under("/language"),
             assets: under("/assets"),
             redirect_origins: config
                 .forward_auth
@@ -102,10 +105,17 @@ impl Links {
         &self.assets
     }
 
-    /// `path` with `?next=` when there is one.
+    /// The pages' language switch: to `language`, then back to `next`.
+    pub(crate) fn switch_language(&self, language: Language, next: Option<&str>) -> String {
+        let path = format!("{}?to={}", self.language, language.tag());
+        Self::with_next(&path, next)
+    }
+
+    /// `path` (which may have a query already) with `next` when there is one.
     pub(crate) fn with_next(path: &str, next: Option<&str>) -> String {
+        let separator = if path.contains('?') { '&' } else { '?' };
         match next {
-            Some(next) => format!("{path}?next={}", urlencode(next)),
+            Some(next) => format!("{path}{separator}next={}", urlencode(next)),
             None => path.to_owned(),
         }
     }

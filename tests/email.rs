@@ -656,6 +656,39 @@ async fn emails_follow_the_language_of_the_request() {
     assert!(text.contains("Content-Type: text/plain"));
 }
 
+#[tokio::test]
+async fn emails_follow_the_language_chosen_with_the_pages_switch() {
+    let smtp = SmtpServer::start().await;
+    let portal = portal(&smtp, |_| {}).await;
+    portal
+        .post("/auth/password")
+        .header("accept-language", "fr-CA,fr")
+        .header("cookie", "guichet-lang=en")
+        .form(&[("user_code", MARIE)])
+        .send()
+        .await;
+    let text = smtp.wait_for(1, WAIT).await[0].text();
+    assert!(text.contains("Your temporary password"), "{text}");
+}
+
+#[tokio::test]
+async fn the_expiry_is_written_in_the_portal_s_time_zone_with_its_abbreviation() {
+    let smtp = SmtpServer::start().await;
+    let portal = portal(&smtp, |c| c.pages.time_zone = "America/Toronto".into()).await;
+    portal
+        .post("/auth/password")
+        .header("accept-language", "en")
+        .form(&[("user_code", MARIE)])
+        .send()
+        .await;
+    let text = smtp.wait_for(1, WAIT).await[0].text();
+    assert!(
+        text.contains(" (EST). ") || text.contains(" (EDT). "),
+        "the expiry in Toronto's time: {text}"
+    );
+    assert!(!text.contains("(UTC)"), "{text}");
+}
+
 /// Requests are spaced out so that each one is timed alone, as an attacker probing codes one
 /// at a time would see them; the issuing work of a known code runs after the answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,9 +27,10 @@ async fn an_anonymous_browser_is_sent_to_sign_in_and_brought_back_afterwards() {
     // The sign-in page keeps where the person was going, and signing in goes back there.
     let page = portal.get(&location).accept_html().send().await;
     assert_eq!(page.status, StatusCode::OK);
+    // (The templates write `&` as the numeric reference `&#38;`.)
     assert!(page
         .text()
-        .contains("name=\"next\" value=\"/services/collection?page=2&amp;sort=date\""));
+        .contains("name=\"next\" value=\"/services/collection?page=2&#38;sort=date\""));
     let reply = portal
         .post("/auth/login")
         .form(&[

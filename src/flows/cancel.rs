@@ -31,18 +31,17 @@ pub(crate) fn page(ctx: &Context, parts: &Parts) -> Result<Response<Body>, Refus
     let fields = form::query(&parts.uri, FIELDS)?;
     let code = fields.user_code_in("code", ctx.config.user_codes.case)?;
     let token = token(&fields)?;
-    let (action, assets) = (ctx.respond.links.cancel(), ctx.respond.links.assets());
     let page = CancelPage {
         language: ctx.respond.language(&parts.headers),
-        action,
+        action: ctx.respond.links.cancel(),
         user_code: code.as_str(),
         token,
-        assets,
+        assets: ctx.respond.links.assets(),
+        layout: ctx.respond.layout(&parts.into(), None),
     };
-    Ok(respond::html(
-        StatusCode::OK,
-        ctx.respond.pages.cancel(&page),
-    ))
+    Ok(ctx
+        .respond
+        .html(StatusCode::OK, ctx.respond.pages.cancel(&page)))
 }
 
 /// `POST`: cancels.
@@ -98,7 +97,7 @@ where
             }),
         ));
     }
-    Ok(password::notice(ctx, parts, m.cancel_title, message))
+    Ok(password::notice(ctx, parts, m.cancel_title, message, None))
 }
 
 /// The token: 43 base64url characters, as the email carries it.

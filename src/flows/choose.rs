@@ -34,7 +34,7 @@ async fn restricted(
         Ok(SessionState::MustChoosePassword(identity)) => return Ok(identity),
         Ok(SessionState::SignedIn(_)) => {
             let response = ctx.respond.message(
-                &parts.headers,
+                &parts.into(),
                 StatusCode::FORBIDDEN,
                 "nothing_to_choose",
                 |m| m.nothing_to_choose,

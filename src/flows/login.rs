@@ -59,19 +59,21 @@ fn render(
         };
         return respond::json(status, &body);
     }
-    let action = ctx.respond.links.login();
-    let assets = ctx.respond.links.assets();
-    let password_request = ctx.respond.links.password_request();
+    let links = &ctx.respond.links;
+    // "Email me my password" keeps `next`, so that the temporary password leads where the
+    // person was going.
+    let password_request = Links::with_next(links.password_request(), next);
     let page = SignInPage {
         language,
-        action,
-        password_request,
+        action: links.login(),
+        password_request: &password_request,
         next,
         user_code: failed_code,
         failed: failed_code.is_some(),
-        assets,
+        assets: links.assets(),
+        layout: ctx.respond.layout(&parts.into(), next),
     };
-    respond::html(status, ctx.respond.pages.sign_in(&page))
+    ctx.respond.html(status, ctx.respond.pages.sign_in(&page))
 }
 
 /// `POST /auth/login`.

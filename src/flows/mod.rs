@@ -10,7 +10,9 @@
 //! | `GET/POST /auth/password/cancel` | the email's "this wasn't me" link ([`cancel`](self)) |
 //! | `GET/POST /auth/team` | the contact person asks for user codes for new employees ([`team`](self)) |
 //! | `GET /auth/verify` | forward auth: a reverse proxy asks who is there ([`verify`](self)) |
+//! | `GET /auth/language?to=en&next=...` | the pages' language switch: remembers the choice, comes back ([`language`](self)) |
 //! | `GET /auth/assets/guichet.css`, `.js` | the built-in pages' stylesheet and Caps Lock script |
+//! | `GET /auth/assets/brand.css`, `favicon.svg` | the brand's accent (`pages.brand.accent`) and the pages' icon |
 //!
 //! Every POST accepts a form or JSON, is refused if cross-site, and answers JSON to clients
 //! that send `Accept: application/json`. [`Flows`] expects the full path (`/auth/login`, for
@@ -21,6 +23,7 @@ pub(crate) mod cancel;
 mod change;
 mod choose;
 pub(crate) mod form;
+mod language;
 mod login;
 mod logout;
 mod new_password;
@@ -48,7 +51,7 @@ use tower_service::Service;
 use crate::context::Context;
 use crate::error::Refusal;
 use crate::pages;
-use crate::respond::{self, Body};
+use crate::respond::{self, Asked, Body};
 use crate::session::Session;
 
 /// The flows' tower service. Needs guichet's [`SessionLayer`](crate::SessionLayer) around it.
@@ -80,7 +83,9 @@ enum Route {
     Cancel,
     Team,
     Verify,
+    Language,
     Asset(&'static str, &'static str),
+    BrandStyle,
 }
 
 impl Route {
@@ -94,10 +99,13 @@ impl Route {
             "/password/cancel" => Some(Self::Cancel),
             "/team" => Some(Self::Team),
             "/verify" => Some(Self::Verify),
-            "/assets/guichet.css" => Some(Self::Asset("text/css; charset=utf-8", pages::STYLE)),
+            "/language" => Some(Self::Language),
+            "/assets/guichet.css" => Some(Self::Asset("text/css; charset=utf-8", &pages::STYLE)),
             "/assets/guichet.js" => {
                 Some(Self::Asset("text/javascript; charset=utf-8", pages::SCRIPT))
             }
+            "/assets/favicon.svg" => Some(Self::Asset("image/svg+xml", pages::FAVICON)),
+            "/assets/brand.css" => Some(Self::BrandStyle),
             _ => None,
         }
     }
@@ -113,7 +121,8 @@ impl Route {
             Self::Cancel => "password_cancel",
             Self::Team => "team",
             Self::Verify => "verify",
-            Self::Asset(..) => "asset",
+            Self::Language => "language",
+            Self::Asset(..) | Self::BrandStyle => "asset",
         }
     }
 
@@ -121,7 +130,7 @@ impl Route {
     fn allow(&self) -> &'static str {
         match self {
             Self::Logout => "POST",
-            Self::Asset(..) => "GET, HEAD",
+            Self::Asset(..) | Self::BrandStyle | Self::Language => "GET, HEAD",
             _ => "GET, HEAD, POST",
         }
     }
@@ -142,6 +151,21 @@ fn route_path<'p, B>(ctx: &Context, request: &'p Request<B>) -> Option<&'p str> 
         return Some(path);
     }
     path.strip_prefix(ctx.config.prefix.as_str())
+}
+
+/// When axum's `nest_service` stripped the prefix, the request's URI as the browser wrote it
+/// (`/auth/login?next=...`): `next` and the language switch then name the page itself, not a
+/// path below the prefix.
+fn unnested(ctx: &Context, route_path: &str, uri: &http::Uri) -> Option<http::Uri> {
+    if route_path != uri.path() {
+        return None;
+    }
+    let prefix = &ctx.config.prefix;
+    let full = match uri.query() {
+        Some(query) => format!("{prefix}{route_path}?{query}"),
+        None => format!("{prefix}{route_path}"),
+    };
+    full.parse().ok()
 }
 
 impl<B> Service<Request<B>> for Flows
@@ -179,19 +203,23 @@ async fn dispatch<B>(
 where
     B: RequestBody + Send + 'static,
 {
+    let unnested = route_path(ctx, &request).and_then(|path| unnested(ctx, path, request.uri()));
     let Some(session) = request.extensions().get::<Session>().cloned() else {
         tracing::error!(target: "guichet", "the flows run without guichet's SessionLayer around them");
         let mut response = Response::new(Body::default());
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         return response;
     };
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
+    if let Some(uri) = unnested {
+        parts.uri = uri;
+    }
     let outcome = match (route, &parts.method) {
         (Some(Route::Login), &Method::GET | &Method::HEAD) => login::page(ctx, &parts),
         (Some(Route::Login), &Method::POST) => login::submit(ctx, &session, &parts, body).await,
         (Some(Route::Logout), &Method::POST) => logout::submit(ctx, &session, &parts).await,
         (Some(Route::PasswordRequest), &Method::GET | &Method::HEAD) => {
-            Ok(password::page(ctx, &parts))
+            password::page(ctx, &parts)
         }
         (Some(Route::PasswordRequest), &Method::POST) => password::submit(ctx, &parts, body).await,
         (Some(Route::ChoosePassword), &Method::GET | &Method::HEAD) => {
@@ -213,13 +241,18 @@ where
         (Some(Route::Verify), _) => verify::answer(ctx, &session, &parts).await,
         (Some(Route::Cancel), &Method::GET | &Method::HEAD) => cancel::page(ctx, &parts),
         (Some(Route::Cancel), &Method::POST) => cancel::submit(ctx, &parts, body).await,
+        (Some(Route::Language), &Method::GET | &Method::HEAD) => language::switch(ctx, &parts),
         (Some(Route::Asset(content_type, text)), &Method::GET | &Method::HEAD) => {
             Ok(respond::asset(content_type, text))
         }
+        (Some(Route::BrandStyle), &Method::GET | &Method::HEAD) => Ok(respond::asset(
+            "text/css; charset=utf-8",
+            ctx.respond.brand.accent_css(),
+        )),
         (Some(route), _) => Err(Refusal::MethodNotAllowed {
             allow: route.allow(),
         }),
         (None, _) => Err(Refusal::NotFound),
     };
-    outcome.unwrap_or_else(|refusal| ctx.respond.refusal(&parts.headers, &refusal))
+    outcome.unwrap_or_else(|refusal| ctx.respond.refusal(&Asked::from(&parts), &refusal))
 }

@@ -88,12 +88,13 @@ pub(super) fn render(
         sign_in: links.login(),
         assets: links.assets(),
         user_code: Some(identity.user_code().as_str()),
+        layout: ctx.respond.layout(&parts.into(), next),
     };
     let html = match form {
         Form::Choose => ctx.respond.pages.choose_password(&page),
         Form::Change => ctx.respond.pages.change_password(&page),
     };
-    respond::html(status, html)
+    ctx.respond.html(status, html)
 }
 
 /// After the new password is stored under `epoch`: the sign-in throttle is cleared, this

@@ -1,4 +1,6 @@
-//! `GET/POST /auth/password`: "email me my password".
+//! `GET/POST /auth/password`: "email me my password". A `next` from the sign-in page goes
+//! along (query, then a hidden field) and back to the sign-in page, so that the temporary
+//! password still leads where the person was going.
 //!
 //! The answer is decided before anything about the code is looked up: limits first (per
 //! client IP, per user code, global), then the same `200` for every code. What happens next
@@ -16,37 +18,40 @@ use crate::context::Context;
 use crate::credential_request;
 use crate::error::Refusal;
 use crate::limit::{client_ip, limit_key, Limit};
+use crate::links::Links;
 use crate::pages::{FormPage, Messages, NoticePage};
 use crate::respond::{self, Body};
 
 use super::{form, RequestBody};
 use crate::origin;
 
-/// The request page, with the FAQ's shared-inbox warning.
-pub(crate) fn page(ctx: &Context, parts: &Parts) -> Response<Body> {
+/// The request page, with the FAQ's shared-inbox warning; keeps a valid `?next=` (from the
+/// sign-in page) for the way back.
+pub(crate) fn page(ctx: &Context, parts: &Parts) -> Result<Response<Body>, Refusal> {
     let language = ctx.respond.language(&parts.headers);
     if respond::wants_json(&parts.headers) {
         let m = Messages::of(language);
-        return respond::json(
+        return Ok(respond::json(
             StatusCode::OK,
-            &serde_json::json!({ "fields": ["user_code"], "warning": m.shared_inbox_warning }),
-        );
+            &serde_json::json!({ "fields": ["user_code", "next"], "warning": m.shared_inbox_warning }),
+        ));
     }
-    let (action, sign_in, assets) = (
-        ctx.respond.links.password_request(),
-        ctx.respond.links.login(),
-        ctx.respond.links.assets(),
-    );
+    let next = form::query(&parts.uri, &["next"])?.next(&ctx.respond.links)?;
+    let links = &ctx.respond.links;
+    let sign_in = Links::with_next(links.login(), next.as_deref());
     let page = FormPage {
         language,
-        action,
-        next: None,
+        action: links.password_request(),
+        next: next.as_deref(),
         error: None,
-        sign_in,
-        assets,
+        sign_in: &sign_in,
+        assets: links.assets(),
         user_code: None,
+        layout: ctx.respond.layout(&parts.into(), next.as_deref()),
     };
-    respond::html(StatusCode::OK, ctx.respond.pages.password_request(&page))
+    Ok(ctx
+        .respond
+        .html(StatusCode::OK, ctx.respond.pages.password_request(&page)))
 }
 
 /// `POST /auth/password`.
@@ -59,7 +64,8 @@ where
     B: RequestBody,
 {
     origin::check(&ctx.origin, &parts.headers)?;
-    let fields = form::read(&parts.headers, body, &["user_code"]).await?;
+    let fields = form::read(&parts.headers, body, &["user_code", "next"]).await?;
+    let next = fields.next(&ctx.respond.links)?;
     let code = fields.user_code(ctx.config.user_codes.case)?;
     let ip = client_ip(
         &parts.extensions,
@@ -104,24 +110,34 @@ where
         parts,
         m.password_requested_title,
         m.password_requested,
+        next.as_deref(),
     ))
 }
 
-/// A confirmation, as a page or JSON (`{"ok": true, "message": ...}`).
-pub(crate) fn notice(ctx: &Context, parts: &Parts, title: &str, message: &str) -> Response<Body> {
+/// A confirmation, as a page or JSON (`{"ok": true, "message": ...}`), its link back to the
+/// sign-in page keeping `next`.
+pub(crate) fn notice(
+    ctx: &Context,
+    parts: &Parts,
+    title: &str,
+    message: &str,
+    next: Option<&str>,
+) -> Response<Body> {
     if respond::wants_json(&parts.headers) {
         return respond::json(
             StatusCode::OK,
             &serde_json::json!({ "ok": true, "message": message }),
         );
     }
-    let (sign_in, assets) = (ctx.respond.links.login(), ctx.respond.links.assets());
+    let sign_in = Links::with_next(ctx.respond.links.login(), next);
     let page = NoticePage {
         language: ctx.respond.language(&parts.headers),
         title,
         message,
-        sign_in,
-        assets,
+        sign_in: &sign_in,
+        assets: ctx.respond.links.assets(),
+        layout: ctx.respond.layout(&parts.into(), next),
     };
-    respond::html(StatusCode::OK, ctx.respond.pages.notice(&page))
+    ctx.respond
+        .html(StatusCode::OK, ctx.respond.pages.notice(&page))
 }

@@ -53,7 +53,7 @@ async fn contact(
             return Ok(match client {
                 Some(client) if client.contact == *identity.user_code() => Ok((identity, client)),
                 _ => Err(ctx.respond.message(
-                    &parts.headers,
+                    &parts.into(),
                     StatusCode::FORBIDDEN,
                     "not_contact_person",
                     |m| m.team_not_contact,
@@ -113,8 +113,9 @@ fn render(
         error,
         more_rows: more.as_deref(),
         assets: ctx.respond.links.assets(),
+        layout: ctx.respond.layout(&parts.into(), None),
     };
-    respond::html(status, ctx.respond.pages.team(&page))
+    ctx.respond.html(status, ctx.respond.pages.team(&page))
 }
 
 /// `POST`: the request.
@@ -183,7 +184,7 @@ where
         ));
     }
     let message = format!("{} {}", m.team_sent, request.id);
-    let mut page = super::password::notice(ctx, parts, m.team_sent_title, &message);
+    let mut page = super::password::notice(ctx, parts, m.team_sent_title, &message, None);
     *page.status_mut() = StatusCode::CREATED;
     Ok(page)
 }

@@ -53,7 +53,8 @@ pub(crate) async fn answer(
         None => session.state().await,
     };
     let links = &ctx.respond.links;
-    let headers = &parts.headers;
+    let asked = crate::respond::Asked::from(parts);
+    let headers = &asked;
     let response = match crate::guard::verdict(state, service.as_ref()) {
         Ok(identity) => signed_in(&identity),
         Err(Denial::SignInRequired) => {

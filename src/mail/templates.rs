@@ -2,13 +2,18 @@
 //! password; the shared-inbox notice, which carries no credential and sends the person to
 //! customer service (as the FAQ asks); user codes re-sent by customer service; the welcome of a
 //! new employee; and the letters about a contact person's request.
+//!
+//! Each letter is written once, as paragraphs (words, then perhaps a link); two compile-time
+//! templates make its plain-text and its HTML part from them (`templates/letters/`), the HTML
+//! one escaping every value, so a name or a reason typed by someone never becomes markup.
 
+use askama::Template;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 
 use crate::config::MailConfig;
 use crate::identity::{Account, Email};
-use crate::pages::{escape, Language};
+use crate::pages::Language;
 
 /// A message could not be built (an address in the configuration or the directory is unusable).
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +29,8 @@ pub(crate) struct TemporaryPasswordEmail<'a> {
     pub(crate) to: &'a Email,
     /// The temporary password, as generated (grouped).
     pub(crate) password: &'a str,
-    /// When it stops working, unix seconds.
-    pub(crate) expires_at: u64,
+    /// When it stops working, in the pages' time zone (`2026-11-28 12:05 (EST)`).
+    pub(crate) valid_until: &'a str,
     /// The "this wasn't me" link.
     pub(crate) cancel_url: &'a str,
     /// The language.
@@ -37,46 +42,40 @@ pub(crate) fn temporary_password(
     config: &MailConfig,
     mail: &TemporaryPasswordEmail<'_>,
 ) -> Result<Message, TemplateError> {
-    let expiry = utc_minute(mail.expires_at);
+    let expiry = mail.valid_until;
     let code = mail.account.code.as_str();
     let name = &mail.account.name;
     let (subject, lines) = match mail.language {
         Language::Fr => (
             "Votre mot de passe temporaire",
             vec![
-                format!("Bonjour {name},"),
-                format!("Vous avez demandé votre mot de passe pour le code d'utilisateur {code}."),
-                format!("Votre mot de passe temporaire : {}", mail.password),
+                format!("Bonjour {name},").into(),
+                format!("Vous avez demandé votre mot de passe pour le code d'utilisateur {code}.").into(),
+                format!("Votre mot de passe temporaire : {}", mail.password).into(),
                 format!(
-                    "Il fonctionne une seule fois, jusqu'au {expiry} (UTC). Après l'avoir utilisé, vous choisirez votre propre mot de passe. D'ici là, votre mot de passe actuel continue de fonctionner."
-                ),
-                "Les tirets et la casse n'ont pas d'importance : tapez-le tel que vous le voyez.".to_owned(),
-                format!("Vous n'avez pas fait cette demande? Annulez-la : {}", mail.cancel_url),
-                "Service à la clientèle".to_owned(),
+                    "Il fonctionne une seule fois, jusqu'au {expiry}. Après l'avoir utilisé, vous choisirez votre propre mot de passe. D'ici là, votre mot de passe actuel continue de fonctionner."
+                ).into(),
+                "Les tirets et la casse n'ont pas d'importance : tapez-le tel que vous le voyez.".into(),
+                Paragraph::linked("Vous n'avez pas fait cette demande? Annulez-la :", mail.cancel_url),
+                "Service à la clientèle".into(),
             ],
         ),
         _ => (
             "Your temporary password",
             vec![
-                format!("Hello {name},"),
-                format!("You asked for your password for user code {code}."),
-                format!("Your temporary password: {}", mail.password),
+                format!("Hello {name},").into(),
+                format!("You asked for your password for user code {code}.").into(),
+                format!("Your temporary password: {}", mail.password).into(),
                 format!(
-                    "It works once, until {expiry} (UTC). After using it you will choose your own password. Until then, your current password keeps working."
-                ),
-                "Dashes and letter case do not matter: type it as you see it.".to_owned(),
-                format!("Did not ask for it? Cancel the request: {}", mail.cancel_url),
-                "Customer service".to_owned(),
+                    "It works once, until {expiry}. After using it you will choose your own password. Until then, your current password keeps working."
+                ).into(),
+                "Dashes and letter case do not matter: type it as you see it.".into(),
+                Paragraph::linked("Did not ask for it? Cancel the request:", mail.cancel_url),
+                "Customer service".into(),
             ],
         ),
     };
-    build(
-        config,
-        mail.to.as_str(),
-        subject,
-        &lines,
-        Some(mail.cancel_url),
-    )
+    build(config, mail.to.as_str(), subject, mail.language, &lines)
 }
 
 /// The notice sent instead of a credential when the address is a shared inbox.
@@ -95,25 +94,25 @@ pub(crate) fn shared_inbox_notice(
         Language::Fr => (
             "Demande de mot de passe",
             vec![
-                "Bonjour,".to_owned(),
-                format!("Une demande de mot de passe a été faite pour le code d'utilisateur {code}."),
-                "Cette adresse de courriel est partagée : pour des raisons de sécurité, aucun mot de passe n'est envoyé à une adresse partagée.".to_owned(),
-                format!("Veuillez communiquer avec le service à la clientèle au {phone} ({hours}) pour l'obtenir verbalement."),
-                "Service à la clientèle".to_owned(),
+                "Bonjour,".into(),
+                format!("Une demande de mot de passe a été faite pour le code d'utilisateur {code}.").into(),
+                "Cette adresse de courriel est partagée : pour des raisons de sécurité, aucun mot de passe n'est envoyé à une adresse partagée.".into(),
+                format!("Veuillez communiquer avec le service à la clientèle au {phone} ({hours}) pour l'obtenir verbalement.").into(),
+                "Service à la clientèle".into(),
             ],
         ),
         _ => (
             "Password request",
             vec![
-                "Hello,".to_owned(),
-                format!("A password was requested for user code {code}."),
-                "This email address is shared: for security reasons, no password is ever sent to a shared address.".to_owned(),
-                format!("Please call customer service at {phone} ({hours}) to get it verbally."),
-                "Customer service".to_owned(),
+                "Hello,".into(),
+                format!("A password was requested for user code {code}.").into(),
+                "This email address is shared: for security reasons, no password is ever sent to a shared address.".into(),
+                format!("Please call customer service at {phone} ({hours}) to get it verbally.").into(),
+                "Customer service".into(),
             ],
         ),
     };
-    build(config, to.as_str(), subject, &lines, None)
+    build(config, to.as_str(), subject, language, &lines)
 }
 
 /// User codes re-sent by customer service: never a password, and where to get one.
@@ -133,23 +132,23 @@ pub(crate) fn user_codes(
         Language::Fr => (
             "Votre code d'utilisateur",
             vec![
-                "Bonjour,".to_owned(),
-                format!("Voici le code d'utilisateur demandé au service à la clientèle : {list}."),
-                format!("Pour obtenir votre mot de passe, inscrivez votre code d'utilisateur sur cette page : {password_request}"),
-                "Service à la clientèle".to_owned(),
+                "Bonjour,".into(),
+                format!("Voici le code d'utilisateur demandé au service à la clientèle : {list}.").into(),
+                Paragraph::linked("Pour obtenir votre mot de passe, inscrivez votre code d'utilisateur sur cette page :", password_request),
+                "Service à la clientèle".into(),
             ],
         ),
         _ => (
             "Your user code",
             vec![
-                "Hello,".to_owned(),
-                format!("Here is the user code you asked customer service for: {list}."),
-                format!("To get your password, enter your user code on this page: {password_request}"),
-                "Customer service".to_owned(),
+                "Hello,".into(),
+                format!("Here is the user code you asked customer service for: {list}.").into(),
+                Paragraph::linked("To get your password, enter your user code on this page:", password_request),
+                "Customer service".into(),
             ],
         ),
     };
-    build(config, to.as_str(), subject, &lines, Some(password_request))
+    build(config, to.as_str(), subject, language, &lines)
 }
 
 /// Welcome to a new employee: their user code and where to get a password (never a password).
@@ -166,23 +165,23 @@ pub(crate) fn welcome(
         Language::Fr => (
             "Votre accès au site",
             vec![
-                format!("Bonjour {name},"),
-                format!("Un accès au site a été créé pour vous ({client}). Votre code d'utilisateur : {code}"),
-                format!("Pour obtenir votre mot de passe, inscrivez votre code d'utilisateur sur cette page, puis consultez vos courriels : {password_request}"),
-                "Service à la clientèle".to_owned(),
+                format!("Bonjour {name},").into(),
+                format!("Un accès au site a été créé pour vous ({client}). Votre code d'utilisateur : {code}").into(),
+                Paragraph::linked("Pour obtenir votre mot de passe, inscrivez votre code d'utilisateur sur cette page, puis consultez vos courriels :", password_request),
+                "Service à la clientèle".into(),
             ],
         ),
         _ => (
             "Your access to the portal",
             vec![
-                format!("Hello {name},"),
-                format!("An access to the portal was created for you ({client}). Your user code: {code}"),
-                format!("To get your password, enter your user code on this page, then check your email: {password_request}"),
-                "Customer service".to_owned(),
+                format!("Hello {name},").into(),
+                format!("An access to the portal was created for you ({client}). Your user code: {code}").into(),
+                Paragraph::linked("To get your password, enter your user code on this page, then check your email:", password_request),
+                "Customer service".into(),
             ],
         ),
     };
-    build(config, to.as_str(), subject, &lines, Some(password_request))
+    build(config, to.as_str(), subject, language, &lines)
 }
 
 /// What a letter about a contact person's request needs.
@@ -206,26 +205,28 @@ pub(crate) fn code_request(
         client,
         ..
     } = letter;
-    let mut lines = vec![
-        format!(
-            "Demande {id} de {name} ({code}), personne-ressource de {client} / request {id} from the contact person of {client}:",
-            id = request.id,
-            name = contact.name,
-            code = contact.code,
-        ),
-    ];
+    let mut lines: Vec<Paragraph> = vec![format!(
+        "Demande {id} de {name} ({code}), personne-ressource de {client} / request {id} from the contact person of {client}:",
+        id = request.id,
+        name = contact.name,
+        code = contact.code,
+    )
+    .into()];
     lines.extend(
         request
             .people
             .iter()
-            .map(|p| format!("- {} <{}>", p.name, p.email.as_str())),
+            .map(|p| format!("- {} <{}>", p.name, p.email.as_str()).into()),
     );
-    lines.push(format!(
-        "guichet requests approve {id}   |   guichet requests reject {id} --reason \"...\"",
-        id = request.id
-    ));
+    lines.push(
+        format!(
+            "guichet requests approve {id}   |   guichet requests reject {id} --reason \"...\"",
+            id = request.id
+        )
+        .into(),
+    );
     let subject = format!("Demande de codes d'utilisateur {} ({client})", request.id);
-    build(config, to, &subject, &lines, None)
+    build(config, to, &subject, letter.language, &lines)
 }
 
 /// To the contact person: approved, with the new codes.
@@ -235,29 +236,28 @@ pub(crate) fn request_approved(
     letter: &RequestLetter<'_>,
     created: &[(&str, &str)],
 ) -> Result<Message, TemplateError> {
-    let list: Vec<String> = created
+    let list = created
         .iter()
-        .map(|(code, name)| format!("- {name} : {code}"))
-        .collect();
+        .map(|(code, name)| Paragraph::from(format!("- {name} : {code}")));
     let name = &letter.contact.name;
     let (subject, mut lines) = match letter.language {
         Language::Fr => (
             "Votre demande de codes d'utilisateur est acceptée",
             vec![
-                format!("Bonjour {name},"),
-                format!("Votre demande {} est acceptée. Chaque personne reçoit son code d'utilisateur par courriel :", letter.request.id),
+                format!("Bonjour {name},").into(),
+                format!("Votre demande {} est acceptée. Chaque personne reçoit son code d'utilisateur par courriel :", letter.request.id).into(),
             ],
         ),
         _ => (
             "Your request for user codes is approved",
             vec![
-                format!("Hello {name},"),
-                format!("Your request {} is approved. Each person receives their user code by email:", letter.request.id),
+                format!("Hello {name},").into(),
+                format!("Your request {} is approved. Each person receives their user code by email:", letter.request.id).into(),
             ],
         ),
     };
     lines.extend(list);
-    build(config, to.as_str(), subject, &lines, None)
+    build(config, to.as_str(), subject, letter.language, &lines)
 }
 
 /// To the contact person: rejected, and why.
@@ -276,29 +276,73 @@ pub(crate) fn request_rejected(
         Language::Fr => (
             "Votre demande de codes d'utilisateur",
             vec![
-                format!("Bonjour {name},"),
-                format!("Votre demande {} n'a pas pu être acceptée : {reason}", letter.request.id),
-                format!("Pour en savoir plus, communiquez avec le service à la clientèle au {phone} ({hours})."),
+                format!("Bonjour {name},").into(),
+                format!("Votre demande {} n'a pas pu être acceptée : {reason}", letter.request.id).into(),
+                format!("Pour en savoir plus, communiquez avec le service à la clientèle au {phone} ({hours}).").into(),
             ],
         ),
         _ => (
             "Your request for user codes",
             vec![
-                format!("Hello {name},"),
-                format!("Your request {} could not be approved: {reason}", letter.request.id),
-                format!("To know more, please call customer service at {phone} ({hours})."),
+                format!("Hello {name},").into(),
+                format!("Your request {} could not be approved: {reason}", letter.request.id).into(),
+                format!("To know more, please call customer service at {phone} ({hours}).").into(),
             ],
         ),
     };
-    build(config, to.as_str(), subject, &lines, None)
+    build(config, to.as_str(), subject, letter.language, &lines)
+}
+
+/// One paragraph of a letter: its words, then perhaps a link, written out in full.
+#[derive(Debug)]
+struct Paragraph {
+    text: String,
+    link: Option<String>,
+}
+
+impl Paragraph {
+    /// Words followed by a link (`Annulez-la : https://...`).
+    fn linked(text: &str, link: &str) -> Self {
+        Self {
+            text: text.to_owned(),
+            link: Some(link.to_owned()),
+        }
+    }
+}
+
+impl From<String> for Paragraph {
+    fn from(text: String) -> Self {
+        Self { text, link: None }
+    }
+}
+
+impl From<&str> for Paragraph {
+    fn from(text: &str) -> Self {
+        text.to_owned().into()
+    }
+}
+
+/// A letter's plain-text part.
+#[derive(Template)]
+#[template(path = "letters/letter.txt")]
+struct TextPart<'a> {
+    paragraphs: &'a [Paragraph],
+}
+
+/// A letter's HTML part.
+#[derive(Template)]
+#[template(path = "letters/letter.html")]
+struct HtmlPart<'a> {
+    language: Language,
+    paragraphs: &'a [Paragraph],
 }
 
 fn build(
     config: &MailConfig,
     to: &str,
     subject: &str,
-    lines: &[String],
-    link: Option<&str>,
+    language: Language,
+    paragraphs: &[Paragraph],
 ) -> Result<Message, TemplateError> {
     let fail = |e: &dyn std::fmt::Display| TemplateError(e.to_string());
     let from: Mailbox = config.from.parse().map_err(|e| fail(&e))?;
@@ -307,47 +351,16 @@ fn build(
     if let Some(reply_to) = &config.reply_to {
         builder = builder.reply_to(reply_to.parse().map_err(|e| fail(&e))?);
     }
-    let text = lines.join("\n\n");
-    let html: String = lines
-        .iter()
-        .map(|line| match link {
-            Some(url) if line.ends_with(url) => {
-                let before = &line[..line.len() - url.len()];
-                format!(
-                    "<p>{}<a href=\"{}\">{}</a></p>",
-                    escape(before),
-                    escape(url),
-                    escape(url)
-                )
-            }
-            _ => format!("<p>{}</p>", escape(line)),
-        })
-        .collect();
-    let html = format!("<!doctype html><html><body>{html}</body></html>");
+    let text = TextPart { paragraphs }.render().map_err(|e| fail(&e))?;
+    let html = HtmlPart {
+        language,
+        paragraphs,
+    }
+    .render()
+    .map_err(|e| fail(&e))?;
     builder
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| fail(&e))
-}
-
-/// `2026-11-28 17:05` for a unix time (UTC), without a calendar dependency.
-pub(crate) fn utc_minute(unix: u64) -> String {
-    let days = unix / 86_400;
-    let secs = unix % 86_400;
-    // Howard Hinnant's civil_from_days, for days since 1970-01-01.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        secs / 3600,
-        secs % 3600 / 60
-    )
 }
 
 #[cfg(test)]
@@ -355,9 +368,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_are_written_in_utc() {
-        assert_eq!(utc_minute(0), "1970-01-01 00:00");
-        assert_eq!(utc_minute(1_795_885_500), "2026-11-28 17:05");
-        assert_eq!(utc_minute(951_782_400), "2000-02-29 00:00");
+    fn both_parts_say_the_same_and_the_html_one_escapes_what_people_typed() {
+        let paragraphs = [
+            Paragraph::from("Bonjour <b>Zoé</b> & \"Cie\","),
+            Paragraph::linked("Annulez-la :", "https://portal.example/x?a=1&b=2"),
+        ];
+        let text = TextPart {
+            paragraphs: &paragraphs,
+        }
+        .render()
+        .unwrap();
+        assert_eq!(
+            text,
+            "Bonjour <b>Zoé</b> & \"Cie\",\n\nAnnulez-la : https://portal.example/x?a=1&b=2"
+        );
+        let html = HtmlPart {
+            language: Language::Fr,
+            paragraphs: &paragraphs,
+        }
+        .render()
+        .unwrap();
+        assert!(html.contains("<html lang=\"fr\">"), "{html}");
+        assert!(
+            html.contains("<p>Bonjour &#60;b&#62;Zoé&#60;/b&#62; &#38; &#34;Cie&#34;,</p>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<p>Annulez-la : <a href=\"https://portal.example/x?a=1&#38;b=2\">https://portal.example/x?a=1&#38;b=2</a></p>"),
+            "{html}"
+        );
+        assert!(!html.contains("<b>"));
     }
 }

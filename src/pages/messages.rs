@@ -6,6 +6,10 @@ use crate::error::Refusal;
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Messages {
+    /// The language's own name, for the link that switches to it (`Français`, `English`).
+    pub language_name: &'static str,
+    /// The product's name when `pages.brand.name` is not set.
+    pub default_brand_name: &'static str,
     /// The sign-in page's title.
     pub sign_in_title: &'static str,
     /// The user code field's label.
@@ -161,6 +165,8 @@ impl Messages {
 }
 
 static FR: Messages = Messages {
+    language_name: "Français",
+    default_brand_name: "Portail clients",
     sign_in_title: "Accès au site",
     user_code_label: "Entrez votre code d'utilisateur",
     password_label: "Entrez votre mot de passe",
@@ -234,6 +240,8 @@ static FR: Messages = Messages {
 };
 
 static EN: Messages = Messages {
+    language_name: "English",
+    default_brand_name: "Customer portal",
     sign_in_title: "Sign in",
     user_code_label: "Enter your user code",
     password_label: "Enter your password",

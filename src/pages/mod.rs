@@ -1,24 +1,42 @@
 //! The built-in HTML pages and their words, in French (the default) and English.
 //!
 //! Replace them without forking by implementing [`Pages`] and passing it to
-//! [`GuichetBuilder::pages`](crate::GuichetBuilder::pages). Whatever renders the page, guichet
-//! adds the security headers: a CSP that allows styles and scripts from the site only (no inline
-//! code, so the pages stay byte-for-byte deterministic), `frame-ancestors 'none'`, `no-store`,
-//! `Referrer-Policy: same-origin`. The built-in stylesheet and the Caps Lock script are served under
-//! `{prefix}/assets/`.
+//! [`GuichetBuilder::pages`](crate::GuichetBuilder::pages). The built-in ones are compile-time
+//! templates (`templates/pages/`) that escape every value they show, so no text reaching a
+//! page (a user code typed, a `next`, a client's name) can become markup.
+//!
+//! Whatever renders the page, guichet adds the security headers: a CSP that allows styles,
+//! scripts and images from the site only, plus the origins of the configured logo and
+//! stylesheet (`pages.brand`), with no inline code, so the pages stay byte-for-byte
+//! deterministic; `frame-ancestors 'none'`, `no-store`, `Referrer-Policy: same-origin`. The
+//! built-in stylesheet (with a dark scheme that follows the system), the brand's accent
+//! stylesheet, the favicon and the Caps Lock script are served under `{prefix}/assets/`.
+//!
+//! Every page carries a [`Layout`]: the [`Brand`] (name, logo, accent, extra stylesheet) and a
+//! link to the same page in the other language, which remembers the choice in a cookie
+//! (`{prefix}/language`).
 
+mod brand;
 mod builtin;
+mod color;
 mod language;
 mod messages;
+mod style;
+mod time;
 
+pub use brand::Brand;
 pub use builtin::BuiltinPages;
-pub(crate) use builtin::{SCRIPT, STYLE};
 pub use language::Language;
 pub use messages::Messages;
 
+pub(crate) use language::LANGUAGE_COOKIE;
+pub(crate) use style::{FAVICON, SCRIPT, STYLE};
+pub(crate) use time::Clock;
+
 use http::StatusCode;
 
-/// Renders guichet's pages. Every string handed to it is raw: escape what you interpolate.
+/// Renders guichet's pages. Every string handed to it is raw: escape what you interpolate
+/// (templates that escape by default, as the built-in ones, do it for you).
 pub trait Pages: Send + Sync + 'static {
     /// The sign-in page (also shown again, with `failed`, after a failed attempt).
     fn sign_in(&self, page: &SignInPage<'_>) -> String;
@@ -63,6 +81,8 @@ pub struct TeamPage<'a> {
     pub more_rows: Option<&'a str>,
     /// Where `guichet.css` and `guichet.js` are served.
     pub assets: &'a str,
+    /// What every page shows around its own content: the brand, the language switch.
+    pub layout: Layout<'a>,
 }
 
 /// One row of the contact person's form.
@@ -96,12 +116,14 @@ pub struct FormPage<'a> {
     pub next: Option<&'a str>,
     /// What was wrong with the previous submission, already in `language`.
     pub error: Option<&'a str>,
-    /// The sign-in page, for a link back.
+    /// The sign-in page, for a link back (with the same `next`).
     pub sign_in: &'a str,
     /// Where `guichet.css` and `guichet.js` are served.
     pub assets: &'a str,
     /// Whose password it is, when known, for password managers (a hidden username field).
     pub user_code: Option<&'a str>,
+    /// What every page shows around its own content: the brand, the language switch.
+    pub layout: Layout<'a>,
 }
 
 /// The "this wasn't me" page.
@@ -118,6 +140,8 @@ pub struct CancelPage<'a> {
     pub token: &'a str,
     /// Where `guichet.css` and `guichet.js` are served.
     pub assets: &'a str,
+    /// What every page shows around its own content: the brand, the language switch.
+    pub layout: Layout<'a>,
 }
 
 /// A confirmation page.
@@ -134,6 +158,8 @@ pub struct NoticePage<'a> {
     pub sign_in: &'a str,
     /// Where `guichet.css` and `guichet.js` are served.
     pub assets: &'a str,
+    /// What every page shows around its own content: the brand, the language switch.
+    pub layout: Layout<'a>,
 }
 
 /// What the sign-in page shows.
@@ -150,10 +176,12 @@ pub struct SignInPage<'a> {
     pub user_code: Option<&'a str>,
     /// The previous attempt failed: show the message and the troubleshooting tips prominently.
     pub failed: bool,
-    /// "Email me my password", for a link.
+    /// "Email me my password", for a link (with the same `next`).
     pub password_request: &'a str,
     /// Where the built-in `guichet.css` and `guichet.js` are served (e.g. `/auth/assets`).
     pub assets: &'a str,
+    /// What every page shows around its own content: the brand, the language switch.
+    pub layout: Layout<'a>,
 }
 
 /// What a refusal page shows.
@@ -170,20 +198,37 @@ pub struct RefusalPage<'a> {
     pub sign_in: &'a str,
     /// Where the built-in `guichet.css` and `guichet.js` are served (e.g. `/auth/assets`).
     pub assets: &'a str,
+    /// What every page shows around its own content: the brand, the language switch.
+    pub layout: Layout<'a>,
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
+/// What every built-in page shows around its own content.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Layout<'a> {
+    /// The product's name, logo, accent and stylesheet (`pages.brand`).
+    pub brand: &'a Brand,
+    /// The link to the same page in the other language.
+    pub switch: LanguageSwitch,
+}
+
+/// A link to the same page in another language: following it remembers the choice (a
+/// cookie) and comes back, query included.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct LanguageSwitch {
+    /// The language the link leads to.
+    pub to: Language,
+    /// `{prefix}/language?to=..&next=..`, the page's own path and query as `next`.
+    pub href: String,
+}
+
+/// Escapes text for HTML element content and quoted attribute values, exactly as the built-in
+/// templates do: for applications that write a little HTML of their own around guichet's.
 pub fn escape(text: &str) -> String {
+    use askama::filters::Escaper as _;
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    // Writing to a String cannot fail.
+    let _ = askama::filters::Html.write_escaped_str(&mut out, text);
     out
 }

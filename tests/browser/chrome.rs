@@ -150,6 +150,28 @@ impl WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
+/// chromedriver's `POST /session/{id}/goog/cdp/execute`: one DevTools command on the page's
+/// target (what WebDriver cannot do: emulate the dark scheme, switch scripts off).
+#[derive(Debug)]
+pub struct DevTools {
+    pub command: &'static str,
+    pub params: Value,
+}
+
+impl WebDriverCompatibleCommand for DevTools {
+    fn endpoint(&self, base: &Url, session: Option<&str>) -> Result<Url, ParseError> {
+        base.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &Url) -> (Method, Option<String>) {
+        let body = json!({ "cmd": self.command, "params": self.params });
+        (Method::POST, Some(body.to_string()))
+    }
+}
+
 /// One console message.
 #[derive(Debug, Clone)]
 pub struct ConsoleEntry {

@@ -4,6 +4,7 @@
 //! the page's source in `target/browser-failures/` before the test panics.
 
 mod chrome;
+mod elsewhere;
 mod outbox;
 mod portal;
 
@@ -19,7 +20,9 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
-use chrome::{BrowserLog, Chromedriver, ConsoleEntry};
+use chrome::{BrowserLog, Chromedriver, ConsoleEntry, DevTools};
+pub use elsewhere::Elsewhere;
+pub use fantoccini::key::Key;
 use portal::Portal;
 
 /// The longest a scenario may take before it fails (with its screenshot) instead of hanging.
@@ -28,14 +31,20 @@ const SCENARIO_LIMIT: Duration = Duration::from_secs(60);
 const PAGE_LIMIT: Duration = Duration::from_secs(10);
 
 /// Console messages tolerated on every test, each a known gap of the portal that is not the
-/// test's subject: (path, what the message says). Only these, only on this portal.
-///
-/// * The portal serves no `/favicon.ico`: every browser asks for it on its first page and
-///   logs the 404 as an error.
-const KNOWN_CONSOLE_ERRORS: &[(&str, &str)] = &[(
-    "/favicon.ico",
-    "Failed to load resource: the server responded with a status of 404",
-)];
+/// test's subject: (path, what the message says). Only these, only on this portal. (None
+/// now: guichet's pages link their own icon.)
+const KNOWN_CONSOLE_ERRORS: &[(&str, &str)] = &[];
+
+/// WCAG 2.x level AA for text: the least contrast every text on guichet's pages must have
+/// (the harness holds large text to it too).
+pub const AA: f64 = 4.5;
+
+/// The colour scheme the browser asks pages for (`prefers-color-scheme`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Light,
+    Dark,
+}
 
 /// The language of the customer's browser (`--lang` and `Accept-Language`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +108,19 @@ impl Browser {
             .goto(&url)
             .await
             .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+    }
+
+    /// The browser's back button.
+    pub async fn back(&self) {
+        self.client.back().await.expect("the browser goes back");
+    }
+
+    /// Announces that the scenario goes to the portal example's own pages (`/`, `/account`):
+    /// they link no icon, so the browser asks for `/favicon.ico`, which the example does not
+    /// serve. (guichet's pages link `{prefix}/assets/favicon.svg`: scenarios that stay on them
+    /// must not see this `404`.)
+    pub fn visits_the_portal_s_own_pages(&self) {
+        self.expect_http_error("/favicon.ico", 404);
     }
 
     /// Waits until the address bar shows `expected` (path and query) on this portal.
@@ -261,11 +283,16 @@ impl Browser {
 
     /// The page's `<html lang>`.
     pub async fn lang(&self) -> String {
-        self.find("html")
+        self.attr("html", "lang").await
+    }
+
+    /// An attribute of `css` (empty when it has none).
+    pub async fn attr(&self, css: &str, name: &str) -> String {
+        self.find(css)
             .await
-            .attr("lang")
+            .attr(name)
             .await
-            .expect("the lang attribute")
+            .expect("the attribute")
             .unwrap_or_default()
     }
 
@@ -291,6 +318,120 @@ impl Browser {
             )
             .await
             .expect("the key events are dispatched");
+    }
+
+    /// Asks pages for the light or the dark scheme, as a system set that way does (DevTools'
+    /// media emulation: it stays for the pages opened afterwards).
+    pub async fn prefer(&self, scheme: Scheme) {
+        let value = match scheme {
+            Scheme::Light => "light",
+            Scheme::Dark => "dark",
+        };
+        self.devtools(
+            "Emulation.setEmulatedMedia",
+            json!({ "features": [{ "name": "prefers-color-scheme", "value": value }] }),
+        )
+        .await;
+    }
+
+    /// Switches the page's scripts off (or on), as in a browser without JavaScript; it
+    /// applies to the pages opened afterwards.
+    pub async fn scripts(&self, enabled: bool) {
+        self.devtools(
+            "Emulation.setScriptExecutionDisabled",
+            json!({ "value": !enabled }),
+        )
+        .await;
+    }
+
+    async fn devtools(&self, command: &'static str, params: serde_json::Value) {
+        self.client
+            .issue_cmd(DevTools { command, params })
+            .await
+            .unwrap_or_else(|e| panic!("DevTools {command}: {e}"));
+    }
+
+    /// Every visible text on the page (fields and buttons included) whose colour has less than
+    /// `least` contrast with the background it is drawn on, described; panics if nothing was
+    /// measured at all.
+    pub async fn unreadable_texts(&self, least: f64) -> Vec<String> {
+        let found = self
+            .client
+            .execute(include_str!("contrast.js"), vec![json!(least)])
+            .await
+            .expect("the contrast script runs");
+        let measured = found["measured"].as_u64().unwrap_or_default();
+        assert!(
+            measured > 0,
+            "no text measured on {}",
+            self.path_or_unknown().await
+        );
+        found["failures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// A computed style property of `css` (`background-color`, `outline-style`, ...).
+    pub async fn style(&self, css: &str, property: &str) -> String {
+        let element = serde_json::to_value(self.find(css).await).expect("an element reference");
+        let value = self
+            .client
+            .execute(
+                "return getComputedStyle(arguments[0]).getPropertyValue(arguments[1]);",
+                vec![element, json!(property)],
+            )
+            .await
+            .expect("the style is read");
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Types `text` where the focus is: letters, or keys (`&Key::Tab`, `&(Key::Shift +
+    /// &Key::Tab)`), as a keyboard does.
+    pub async fn press(&self, text: &str) {
+        self.client
+            .active_element()
+            .await
+            .expect("a focused element")
+            .send_keys(text)
+            .await
+            .expect("the keys are pressed");
+    }
+
+    /// The focused element, described as `tag#id[type]` (`input#password`,
+    /// `button[type=submit]`), and whether the focus shows (an outline at least 2 px wide).
+    pub async fn focus(&self) -> (String, bool) {
+        let found = self
+            .client
+            .execute(
+                "const e = document.activeElement; const s = getComputedStyle(e); \
+                 let d = e.tagName.toLowerCase() + (e.id ? '#' + e.id : ''); \
+                 if (e.tagName === 'BUTTON') { d += '[type=' + e.type + ']'; } \
+                 return [d, s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2];",
+                vec![],
+            )
+            .await
+            .expect("the focus is read");
+        (
+            found[0].as_str().unwrap_or_default().to_owned(),
+            found[1].as_bool().unwrap_or_default(),
+        )
+    }
+
+    /// Whether an image of the page has loaded (and has a size).
+    pub async fn image_loaded(&self, css: &str) -> bool {
+        let element = serde_json::to_value(self.find(css).await).expect("an element reference");
+        self.client
+            .execute(
+                "return arguments[0].complete && arguments[0].naturalWidth > 0;",
+                vec![element],
+            )
+            .await
+            .expect("the image is read")
+            .as_bool()
+            .unwrap_or_default()
     }
 
     /// Waits for the `n`-th email in the portal's outbox and returns its text (decoded).
@@ -394,12 +535,26 @@ where
     F: FnOnce(Browser) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    visit_configured(test, language, None, scenario).await;
+}
+
+/// [`visit`], with the portal started on `config`, a TOML file of `guichet::Config`
+/// (`GUICHET_CONFIG`).
+pub async fn visit_configured<F, Fut>(
+    test: &str,
+    language: Language,
+    config: Option<&str>,
+    scenario: F,
+) where
+    F: FnOnce(Browser) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let started = Instant::now();
     for ext in ["png", "html", "txt", "portal.log"] {
         let _ = std::fs::remove_file(failures_folder().join(format!("{test}.{ext}")));
     }
     let dir = TempDir::new(test);
-    let portal = Portal::start(&dir.0);
+    let portal = Portal::start(&dir.0, config);
     let driver = Chromedriver::start(&dir.0);
     let client = connect(&driver, &dir.0.join("profile"), language).await;
     let browser = Browser {

@@ -74,16 +74,23 @@ impl Drop for Portal {
 }
 
 impl Portal {
-    /// Starts the example in `dir` (its working directory: state file, log, outbox) and waits
-    /// until it answers.
-    pub fn start(dir: &Path) -> Self {
+    /// Starts the example in `dir` (its working directory: state file, log, outbox), with
+    /// `config` as its `GUICHET_CONFIG` file when there is one, and waits until it answers.
+    pub fn start(dir: &Path, config: Option<&str>) -> Self {
         let binary = binary();
         let addr = free_addr();
         let log = dir.join("portal.log");
         let outbox = dir.join("outbox");
         let out = File::create(&log).expect("the portal's log file");
         let err = out.try_clone().expect("the portal's log file");
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        command.env_remove("GUICHET_CONFIG");
+        if let Some(config) = config {
+            let file = dir.join("guichet.toml");
+            std::fs::write(&file, config).expect("the portal's configuration file");
+            command.env("GUICHET_CONFIG", file);
+        }
+        let child = command
             .current_dir(dir)
             .env("GUICHET_ADDR", addr.to_string())
             .env("GUICHET_OUTBOX", &outbox)
@@ -95,7 +102,6 @@ impl Portal {
             .env_remove("GUICHET_INSECURE_COOKIES")
             .env_remove("GUICHET_SMTP_URL")
             .env_remove("GUICHET_REDIS_URL")
-            .env_remove("GUICHET_CONFIG")
             .env_remove("GUICHET_BASE_URL")
             .env_remove("GUICHET_MAIL_FROM")
             .stdin(Stdio::null())
