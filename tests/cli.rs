@@ -85,6 +85,38 @@ async fn is_alive(served: &Served, session: &str) -> bool {
     }
 }
 
+/// Whether this session ends within the bound a change from another process takes to reach
+/// the server's read cache (`store::sql::DEFAULT_CACHE_TTL`, 1 s), with a margin.
+async fn ends_soon(served: &Served, session: &str) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(2500);
+    loop {
+        if !is_alive(served, session).await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The status a sign-in settles on within that same bound.
+async fn sign_in_settles(
+    served: &Served,
+    code: &str,
+    password: &str,
+    wanted: StatusCode,
+) -> StatusCode {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(2500);
+    loop {
+        let (status, _, _) = sign_in(served, code, password).await;
+        if status == wanted || tokio::time::Instant::now() >= deadline {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The letters to `address` received so far (waiting up to 10 s for at least `count`).
 async fn letters_to(smtp: &SmtpServer, address: &str, count: usize) -> Vec<Received> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -215,14 +247,18 @@ async fn accounts_are_listed_shown_added_disabled_and_enabled_while_the_portal_r
         json!({ "ok": true })
     );
     assert!(
-        !is_alive(&served, &luc).await,
+        ends_soon(&served, &luc).await,
         "a disabled account's session ends"
     );
-    let (status, _, _) = sign_in(&served, LUC, LUC_PW).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        sign_in_settles(&served, LUC, LUC_PW, StatusCode::UNAUTHORIZED).await,
+        StatusCode::UNAUTHORIZED
+    );
     env.run(&["accounts", "enable", "ACME-002"]).exits(0);
-    let (status, _, _) = sign_in(&served, LUC, LUC_PW).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        sign_in_settles(&served, LUC, LUC_PW, StatusCode::OK).await,
+        StatusCode::OK
+    );
 
     // Sessions revoked from the counter end everywhere.
     let (_, _, marie) = sign_in(&served, MARIE, MARIE_PW).await;
@@ -232,7 +268,7 @@ async fn accounts_are_listed_shown_added_disabled_and_enabled_while_the_portal_r
         1
     );
     env.run(&["sessions", "revoke", "ACME-001"]).exits(0);
-    assert!(!is_alive(&served, &marie).await);
+    assert!(ends_soon(&served, &marie).await);
     assert_eq!(
         env.run(&["accounts", "show", "ACME-001", "--json"]).json()["sessions"],
         0
@@ -421,14 +457,22 @@ async fn a_contact_person_asks_for_codes_and_the_new_person_signs_in() {
         bad.text()
     );
     let rows = bad.json()["rows"].clone();
-    assert!(
-        rows[0]["error"].is_string() && rows[1]["error"].is_null(),
-        "{rows}"
+    let flagged: Vec<u64> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        flagged,
+        [1, 3, 4],
+        "each row with a problem, and only those: {rows}"
     );
-    assert!(
-        rows[2]["error"].is_string() && rows[3]["error"].is_string(),
-        "{rows}"
-    );
+    assert!(rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["message"].is_string()));
 
     let sent = remote
         .post("/auth/team")
@@ -611,13 +655,15 @@ async fn a_hashed_password_imported_signs_in_and_ends_the_old_sessions() {
     assert_eq!(report["updated"], 1, "{report}");
     assert_eq!(report["signed_out"], 1, "{report}");
     assert!(
-        !is_alive(&served, &luc).await,
+        ends_soon(&served, &luc).await,
         "a new password ends the old sessions"
+    );
+    assert_eq!(
+        sign_in_settles(&served, LUC, "Un nouveau départ 2026", StatusCode::OK).await,
+        StatusCode::OK
     );
     let (status, _, _) = sign_in(&served, LUC, LUC_PW).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, _, _) = sign_in(&served, LUC, "Un nouveau départ 2026").await;
-    assert_eq!(status, StatusCode::OK);
 
     std::fs::write(&file, "[[account]]\ncode = \"broken").unwrap();
     env.run(&["accounts", "import", file.to_str().unwrap()])
@@ -653,8 +699,8 @@ async fn the_command_line_works_on_redis_while_the_portal_runs() {
         (StatusCode::OK, json!(true))
     );
     env.run(&["sessions", "revoke", "ACME-001"]).exits(0);
-    assert!(!is_alive(&served, &marie).await);
+    assert!(!is_alive(&served, &marie).await, "Redis: at once");
     env.run(&["accounts", "disable", "ACME-001"]).exits(0);
     let (status, _, _) = sign_in(&served, MARIE, MARIE_PW).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "Redis: at once");
 }

@@ -128,8 +128,14 @@ async fn next_points_to_other_origins_only_when_configured() {
     assert_eq!(signed_in.location(), Some("https://app.example/orders/42"));
     // Browsers apply form-action to the redirect after a form post: the origin is listed.
     let page = portal.get("/auth/login").accept_html().send().await;
-    let csp = page.header("content-security-policy").unwrap_or_default().to_owned();
-    assert!(csp.contains("form-action 'self' https://app.example;"), "{csp}");
+    let csp = page
+        .header("content-security-policy")
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        csp.contains("form-action 'self' https://app.example;"),
+        "{csp}"
+    );
     for other in [
         "https://app.example.evil.example/",
         "http://app.example/",

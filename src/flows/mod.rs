@@ -218,9 +218,7 @@ where
         (Some(Route::Login), &Method::GET | &Method::HEAD) => login::page(ctx, &parts),
         (Some(Route::Login), &Method::POST) => login::submit(ctx, &session, &parts, body).await,
         (Some(Route::Logout), &Method::POST) => logout::submit(ctx, &session, &parts).await,
-        (Some(Route::PasswordRequest), &Method::GET | &Method::HEAD) => {
-            password::page(ctx, &parts)
-        }
+        (Some(Route::PasswordRequest), &Method::GET | &Method::HEAD) => password::page(ctx, &parts),
         (Some(Route::PasswordRequest), &Method::POST) => password::submit(ctx, &parts, body).await,
         (Some(Route::ChoosePassword), &Method::GET | &Method::HEAD) => {
             choose::page(ctx, &session, &parts).await

@@ -108,15 +108,6 @@ pub trait Directory: Send + Sync + 'static {
         let _ = id;
         Ok(None)
     }
-
-    /// Records a password hash set at run time (a chosen or rehashed password) in this
-    /// directory, for an application whose own table holds passwords and wants it to stay the
-    /// one source of truth; `Ok(true)` when it did. The default, `Ok(false)`, leaves run-time
-    /// passwords in guichet's credential store, where a newer hash in the directory still wins.
-    async fn save_password_hash(&self, code: &UserCode, hash: &str) -> Result<bool, StoreError> {
-        let _ = (code, hash);
-        Ok(false)
-    }
 }
 
 /// A directory guichet can write: accounts and clients that operators and contact persons
@@ -383,7 +374,6 @@ shared! {
         async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError>;
         async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError>;
         async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError>;
-        async fn save_password_hash(&self, code: &UserCode, hash: &str) -> Result<bool, StoreError>;
         fn account_now(&self, code: &UserCode) -> Option<Result<Option<Arc<Account>>, StoreError>>;
     }
     AccountStore {
