@@ -100,6 +100,7 @@ impl RunningPortal {
             .env("GUICHET_OUTBOX", dir.join("outbox"))
             .env("RUST_LOG", "info")
             .env_remove("GUICHET_REDIS_URL")
+            .env_remove("GUICHET_DATABASE_URL")
             .env_remove("GUICHET_SMTP_URL")
             .env_remove("GUICHET_CONFIG")
             .env_remove("GUICHET_BASE_URL")
@@ -309,17 +310,38 @@ async fn the_portal_example_signs_people_in_and_guards_its_services() {
         .await;
     assert_eq!(still.status, StatusCode::OK);
 
-    // A restart signs everyone out (sessions live in memory).
-    drop(portal);
+    // A crash keeps everyone signed in: sessions live in `guichet.db` in the working
+    // directory (the contract's default `sqlite://guichet.db`), and Marie's sign-out holds.
+    drop(portal); // kill -9
+    assert!(
+        dir.path().join("guichet.db").exists(),
+        "the SQLite file is in the working directory"
+    );
     let portal = RunningPortal::start(dir.path(), &users).await;
-    let replay = portal
+    let still = portal
         .remote
         .get("/account")
         .accept_json()
         .session(&luc)
         .send()
         .await;
-    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        still.status,
+        StatusCode::OK,
+        "Luc's session survives the crash"
+    );
+    let replay = portal
+        .remote
+        .get("/account")
+        .accept_json()
+        .session(&marie)
+        .send()
+        .await;
+    assert_eq!(
+        replay.status,
+        StatusCode::UNAUTHORIZED,
+        "Marie's sign-out survives the crash"
+    );
     let marie = portal.session_for(MARIE, MARIE_PW).await;
     let account = portal
         .remote

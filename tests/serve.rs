@@ -64,9 +64,9 @@ async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     }
 }
 
+/// Signs in over a new connection (never one the readiness check left open).
 async fn sign_in(served: &Served, code: &str, password: &str) -> StatusCode {
-    served
-        .remote
+    Remote::new(served.remote.addr)
         .post("/auth/login")
         .accept_json()
         .form(&[("user_code", code), ("password", password)])
@@ -86,7 +86,7 @@ async fn a_thousand_half_sent_requests_do_not_keep_others_out_and_are_closed() {
         slow.push(half_sent(&served).await);
     }
     let started = Instant::now();
-    let health = served.remote.get("/health").send().await;
+    let health = Remote::new(served.remote.addr).get("/health").send().await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(sign_in(&served, MARIE, MARIE_PW).await, StatusCode::OK);
     assert!(
@@ -122,15 +122,16 @@ async fn the_connection_cap_holds_new_clients_until_slots_free() {
     )
     .await;
     let served = env.serve().await;
-    // The readiness check's connection may still be open for a moment.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The readiness check's connection stays open (keep-alive) and holds one of the 20 slots,
+    // so one of the slow clients below already waits in the kernel's queue.
     let mut slow = Vec::new();
     for _ in 0..20 {
         slow.push(half_sent(&served).await);
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
-    let health = served.remote.get("/health").send().await;
+    // A new client: `served.remote` would reuse the readiness check's open connection.
+    let health = Remote::new(served.remote.addr).get("/health").send().await;
     assert_eq!(health.status, StatusCode::OK);
     let waited = started.elapsed();
     assert!(

@@ -94,14 +94,14 @@ impl Portal {
             .current_dir(dir)
             .env("GUICHET_ADDR", addr.to_string())
             .env("GUICHET_OUTBOX", &outbox)
-            .env("GUICHET_STATE", dir.join("guichet-state.json"))
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
-            // The demo accounts, the Secure cookie, emails as files, memory stores.
+            // The demo accounts, the Secure cookie, emails as files, a SQLite file in the working directory.
             .env_remove("GUICHET_USERS")
             .env_remove("GUICHET_INSECURE_COOKIES")
             .env_remove("GUICHET_SMTP_URL")
             .env_remove("GUICHET_REDIS_URL")
+            .env_remove("GUICHET_DATABASE_URL")
             .env_remove("GUICHET_BASE_URL")
             .env_remove("GUICHET_MAIL_FROM")
             .stdin(Stdio::null())
