@@ -68,11 +68,13 @@ pub(crate) fn rule(
         return Some(SharedInboxRule::OperatorFlag);
     }
     let local_part = email.local_part();
-    if config
-        .role_addresses
-        .iter()
-        .any(|role| role.nfc().collect::<String>().to_lowercase() == local_part)
-    {
+    if config.role_addresses.iter().any(|role| {
+        role.nfc()
+            .collect::<String>()
+            .to_lowercase()
+            .nfc()
+            .eq(local_part.chars())
+    }) {
         return Some(SharedInboxRule::RoleAddress { local_part });
     }
     (accounts.len() >= 2).then_some(SharedInboxRule::SharedAddress {
@@ -174,5 +176,18 @@ mod tests {
     #[tokio::test]
     async fn the_operator_flag_is_enough() {
         assert_eq!(rule("A-5").await, Some(SharedInboxRule::OperatorFlag));
+    }
+
+    #[test]
+    fn a_role_address_is_normalised_like_the_address() {
+        // Lower-casing `İ` leaves a combining dot above that NFC must move after the Hebrew
+        // point: the role and the address's local part must both end in NFC to be compared.
+        let mut config = SharedInboxConfig::default();
+        config.role_addresses = vec!["x\u{130}\u{5b3}".into()];
+        let email = Email::parse("xi\u{307}\u{5b3}@acme.example").unwrap();
+        assert!(matches!(
+            super::rule(&email, &[], &config),
+            Some(SharedInboxRule::RoleAddress { .. })
+        ));
     }
 }

@@ -5,7 +5,8 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use arbitrary::Arbitrary;
-use guichet::limit::{client_ip, PeerAddr, ProxyHeader};
+use guichet::fuzzing::client_ip;
+use guichet::limit::{PeerAddr, ProxyHeader};
 use http::{HeaderMap, HeaderValue};
 use ipnet::IpNet;
 use libfuzzer_sys::fuzz_target;

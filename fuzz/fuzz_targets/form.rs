@@ -1,6 +1,7 @@
 //! Flow bodies (`form::read`) and query strings (`form::query`), internal: through
 //! `guichet::fuzzing`. The first byte picks the `Content-Type`; the rest is the body. Read
-//! fields are named once each; a form body and the same bytes as a query string agree.
+//! fields are named once each; a form body and the same bytes as a query string agree; the
+//! fields read, written again as a form and as JSON, read back the same.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -15,6 +16,10 @@ const TYPES: &[&str] = &[
     "multipart/form-data; boundary=x",
     "",
 ];
+
+fn encode(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&pick, body)) = data.split_first() else {
@@ -37,6 +42,30 @@ fuzz_target!(|data: &[u8]| {
         assert!(fields
             .iter()
             .all(|(n, _)| guichet::fuzzing::FIELDS.contains(n)));
+        let form = fields
+            .iter()
+            .map(|(n, v)| format!("{n}={}", encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        if form.len() <= 16 * 1024 {
+            assert_eq!(
+                guichet::fuzzing::form(FORM, form.as_bytes()).as_ref(),
+                Ok(fields),
+                "written again as a form: {form:?}"
+            );
+        }
+        let object: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), v.as_str().into()))
+            .collect();
+        let json = serde_json::Value::Object(object).to_string();
+        if json.len() <= 16 * 1024 {
+            assert_eq!(
+                guichet::fuzzing::form("application/json", json.as_bytes()).as_ref(),
+                Ok(fields),
+                "written again as JSON: {json}"
+            );
+        }
     }
     // A `#` would start a fragment in a request target, and a body over 16 KiB is refused
     // before it is parsed: apart from those, a form body reads like the same query string.

@@ -10,19 +10,24 @@
 //! fuzzer could never guess), to open a *restricted* session with a temporary password
 //! captured from the outgoing email, and to use the captured cancel token.
 //!
-//! Two desks, both with light argon2 (8 KiB, 1 pass) and the demo accounts:
+//! Two desks, both with light argon2 (8 KiB, 1 pass), the demo accounts, a `MemoryStore`, a
+//! mailer that keeps what it needs of each letter in memory, and online password changes on:
 //! * *lenient*: every rate and throttle so high it is never reached (the answers are then a
-//!   function of the input), behind a trusted proxy (`X-Forwarded-For` is read);
+//!   function of the input), behind a trusted proxy (`X-Forwarded-For` is read); its store can
+//!   be told by the input to fail after a number of calls (a store outage in the middle of a
+//!   flow);
 //! * *strict*: every limit 1 per day, spent at start-up, so every sign-in and password request
 //!   that gets that far is answered `429`; no trusted proxy.
 //!
-//! Checked: no panic; the status is one guichet or the router can legitimately answer (never
-//! 500, nor 503 with memory stores); a redirect stays on this site; the body can be read.
+//! Checked: no panic; the status is one guichet or the router can legitimately answer: never
+//! 5xx, except 503 when the store failed during the request; a redirect stays on this site;
+//! the body can be read.
 
 #![no_main]
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -31,10 +36,15 @@ use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
 use guichet::config::Config;
-use guichet::limit::{PeerAddr, Rate};
-use guichet::mail::{MailError, Mailer};
-use guichet::store::memory::AccountsFile;
-use guichet::{Guichet, Identity, RequireAuth, RequireService};
+use guichet::limit::{Limit, PeerAddr, Rate};
+use guichet::mail::{Letter, MailError, Mailer};
+use guichet::session::{SessionKey, SessionRecord};
+use guichet::store::memory::{AccountsFile, MemoryStore};
+use guichet::store::{
+    async_trait, Claimed, CodeRequest, CredentialStore, Credentials, MailQueue, RateLimitStore,
+    RequestStore, SessionStore, Store, ThrottleStore, Versioned,
+};
+use guichet::{Guichet, Identity, RequireAuth, RequireService, StoreError, UserCode};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::BodyExt;
@@ -47,6 +57,8 @@ use tower::ServiceExt;
 #[derive(Arbitrary, Debug)]
 struct Input {
     strict: bool,
+    /// On the lenient desk: the store fails every call after this many.
+    store_fails_after: Option<u8>,
     who: Who,
     method: Verb,
     path: Path,
@@ -55,7 +67,7 @@ struct Input {
     accept: Option<Accept>,
     accept_language: Option<String>,
     origin: Option<Origin>,
-    sec_fetch_site: Option<Site>,
+    sec_fetch_site: Option<FetchSite>,
     host: Option<String>,
     forwarded_for: Option<String>,
     content_length: Option<String>,
@@ -111,7 +123,9 @@ enum Path {
     Logout,
     Password,
     PasswordSet,
+    PasswordChange,
     PasswordCancel,
+    Team,
     Css,
     Js,
     Account,
@@ -161,7 +175,7 @@ enum Origin {
 }
 
 #[derive(Arbitrary, Debug)]
-enum Site {
+enum FetchSite {
     SameOrigin,
     None,
     SameSite,
@@ -175,6 +189,9 @@ enum Payload {
     /// Form-encoded fields; `true` percent-encodes the value, `false` sends it raw.
     Form(Vec<(Field, Value, bool)>),
     Json(Vec<(Field, JsonValue)>),
+    /// `{"people": [{"name": ..., "email": ...}, ...]}` (`/auth/team`); `None` leaves a member
+    /// out.
+    People(Vec<(Option<Value>, Option<JsonValue>)>),
     Raw(Vec<u8>),
 }
 
@@ -186,6 +203,9 @@ enum Field {
     Confirm,
     Code,
     Token,
+    Current,
+    Name,
+    Email,
     Other(String),
 }
 
@@ -198,6 +218,9 @@ impl Field {
             Field::Confirm => "confirm",
             Field::Code => "code",
             Field::Token => "token",
+            Field::Current => "current",
+            Field::Name => "name",
+            Field::Email => "email",
             Field::Other(name) => name,
         }
     }
@@ -215,6 +238,10 @@ enum Value {
     CancelToken,
     /// A path of this site, for `next`.
     Local(String),
+    /// An email address: a demo account's, a role address, a new one, or one made of text.
+    Address(u8, Spelling),
+    /// A full name.
+    Name(u8),
     Raw(String),
 }
 
@@ -250,6 +277,17 @@ const PASSWORDS: &[(&str, &str)] = &[
 ];
 /// Luc: the account whose temporary passwords the harness uses (his password may change).
 const LUC: &str = "ACME-002";
+const ADDRESSES: &[&str] = &[
+    "nouvelle.personne@acme.example",
+    "paul+portail@acme.example",
+    "marie@acme.example",
+    "info@acme.example",
+    "comptabilite@beta.example",
+    "Nouvelle.Personne@ACME.example",
+    "pas une adresse",
+    "a@b",
+];
+const NAMES: &[&str] = &["Paul Lévesque", "Anne-Marie O'Neil", " ", "X", "李小龍"];
 
 fn spell(text: &str, spelling: Spelling) -> String {
     match spelling {
@@ -280,6 +318,10 @@ impl Value {
                 mail.token.clone().unwrap_or_default()
             }
             Value::Local(path) => format!("/{path}"),
+            Value::Address(i, spelling) => {
+                spell(ADDRESSES[usize::from(*i) % ADDRESSES.len()], *spelling)
+            }
+            Value::Name(i) => NAMES[usize::from(*i) % NAMES.len()].to_owned(),
             Value::Raw(text) => text.clone(),
         }
     }
@@ -298,7 +340,7 @@ fn body_of(payload: &Payload, world: &World) -> Vec<u8> {
         Payload::Empty => Vec::new(),
         Payload::Form(fields) => fields
             .iter()
-            .take(16)
+            .take(48)
             .map(|(field, value, encoded)| {
                 let value = value.text(world);
                 if *encoded {
@@ -315,23 +357,43 @@ fn body_of(payload: &Payload, world: &World) -> Vec<u8> {
                 .iter()
                 .take(16)
                 .map(|(field, value)| {
-                    let value = match value {
-                        JsonValue::String(v) => json_string(&v.text(world)),
-                        JsonValue::Null => "null".to_owned(),
-                        JsonValue::Number(n) => n.to_string(),
-                        JsonValue::Bool(b) => b.to_string(),
-                        JsonValue::Array(items) => {
-                            let items: Vec<String> = items.iter().map(|s| json_string(s)).collect();
-                            format!("[{}]", items.join(","))
-                        }
-                        JsonValue::Object => "{}".to_owned(),
-                    };
-                    format!("{}:{value}", json_string(field.name()))
+                    format!("{}:{}", json_string(field.name()), json_value(value, world))
                 })
                 .collect();
             format!("{{{}}}", members.join(",")).into_bytes()
         }
+        Payload::People(rows) => {
+            let rows: Vec<String> = rows
+                .iter()
+                .take(24)
+                .map(|(name, email)| {
+                    let mut members = Vec::new();
+                    if let Some(name) = name {
+                        members.push(format!("\"name\":{}", json_string(&name.text(world))));
+                    }
+                    if let Some(email) = email {
+                        members.push(format!("\"email\":{}", json_value(email, world)));
+                    }
+                    format!("{{{}}}", members.join(","))
+                })
+                .collect();
+            format!("{{\"people\":[{}]}}", rows.join(",")).into_bytes()
+        }
         Payload::Raw(bytes) => bytes.clone(),
+    }
+}
+
+fn json_value(value: &JsonValue, world: &World) -> String {
+    match value {
+        JsonValue::String(v) => json_string(&v.text(world)),
+        JsonValue::Null => "null".to_owned(),
+        JsonValue::Number(n) => n.to_string(),
+        JsonValue::Bool(b) => b.to_string(),
+        JsonValue::Array(items) => {
+            let items: Vec<String> = items.iter().map(|s| json_string(s)).collect();
+            format!("[{}]", items.join(","))
+        }
+        JsonValue::Object => "{}".to_owned(),
     }
 }
 
@@ -341,6 +403,8 @@ fn path_of(path: &Path) -> String {
         Path::Logout => "/auth/logout".into(),
         Path::Password => "/auth/password".into(),
         Path::PasswordSet => "/auth/password/set".into(),
+        Path::PasswordChange => "/auth/password/change".into(),
+        Path::Team => "/auth/team".into(),
         Path::PasswordCancel => "/auth/password/cancel".into(),
         Path::Css => "/auth/assets/guichet.css".into(),
         Path::Js => "/auth/assets/guichet.js".into(),
@@ -442,11 +506,11 @@ fn build(input: &Input, world: &World, cookie: Option<String>) -> Option<Request
     }
     if let Some(s) = &input.sec_fetch_site {
         let s = match s {
-            Site::SameOrigin => "same-origin",
-            Site::None => "none",
-            Site::SameSite => "same-site",
-            Site::CrossSite => "cross-site",
-            Site::Raw(s) => s,
+            FetchSite::SameOrigin => "same-origin",
+            FetchSite::None => "none",
+            FetchSite::SameSite => "same-site",
+            FetchSite::CrossSite => "cross-site",
+            FetchSite::Raw(s) => s,
         };
         header(&mut request, HeaderName::from_static("sec-fetch-site"), s);
     }
@@ -474,6 +538,8 @@ struct World {
     runtime: tokio::runtime::Runtime,
     lenient: Router,
     strict: Router,
+    /// The lenient desk's store.
+    store: Arc<Flaky>,
     mail: Arc<Capture>,
     /// Session cookies the harness opened, reused until a request that may end them.
     sessions: Mutex<HashMap<Kind, String>>,
@@ -487,10 +553,12 @@ enum Kind {
     Restricted,
 }
 
-/// The last temporary-password email to Luc, as read by the capturing mailer.
+/// The mailer: counts letters and keeps the temporary password and cancel token last mailed
+/// to each demo account (`last` is Luc's).
 #[derive(Default)]
 struct Capture {
     last: Mutex<Mail>,
+    others: Mutex<HashMap<&'static str, Mail>>,
 }
 
 #[derive(Default, Clone)]
@@ -500,21 +568,246 @@ struct Mail {
     token: Option<String>,
 }
 
-#[async_trait::async_trait]
+#[async_trait]
 impl Mailer for Capture {
     async fn send(&self, message: &lettre::Message) -> Result<(), MailError> {
         let text = decoded_text(&message.formatted());
         let mut last = self.last.lock().unwrap();
         last.sent += 1;
+        let Some(password) = temporary_password_in(&text) else {
+            return Ok(());
+        };
+        let token = cancel_token_in(&text);
         if text.contains(LUC) {
-            if let Some(password) = temporary_password_in(&text) {
-                last.password = Some(password);
-                last.token = cancel_token_in(&text);
-            }
+            last.password = Some(password.clone());
+            last.token = token.clone();
+        }
+        if let Some(code) = CODES.iter().find(|code| text.contains(*code)) {
+            let mut others = self.others.lock().unwrap();
+            let mail = others.entry(code).or_default();
+            mail.sent += 1;
+            mail.password = Some(password);
+            mail.token = token;
         }
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// A memory store that can be told to fail.
+
+/// A `MemoryStore` whose calls fail once `budget` calls have been made (`u64::MAX`: never).
+struct Flaky {
+    inner: MemoryStore,
+    budget: AtomicU64,
+    failed: AtomicBool,
+}
+
+impl Flaky {
+    fn new() -> Self {
+        Flaky {
+            inner: MemoryStore::new(),
+            budget: AtomicU64::new(u64::MAX),
+            failed: AtomicBool::new(false),
+        }
+    }
+
+    fn arm(&self, calls: Option<u8>) {
+        self.failed.store(false, Ordering::SeqCst);
+        let budget = calls.map_or(u64::MAX, u64::from);
+        self.budget.store(budget, Ordering::SeqCst);
+    }
+
+    /// Disarms; says whether a call failed meanwhile.
+    fn disarm(&self) -> bool {
+        self.budget.store(u64::MAX, Ordering::SeqCst);
+        self.failed.swap(false, Ordering::SeqCst)
+    }
+
+    fn armed(&self) -> bool {
+        self.budget.load(Ordering::SeqCst) != u64::MAX
+    }
+
+    fn spend(&self) -> Result<(), StoreError> {
+        let left = self.budget.load(Ordering::SeqCst);
+        if left == u64::MAX {
+            return Ok(());
+        }
+        if left == 0 {
+            self.failed.store(true, Ordering::SeqCst);
+            return Err(StoreError::new("the fuzzer switched the store off"));
+        }
+        self.budget.store(left - 1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for Flaky {
+    async fn create(
+        &self,
+        key: &SessionKey,
+        record: &SessionRecord,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        self.spend()?;
+        self.inner.create(key, record, ttl).await
+    }
+
+    async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        self.spend()?;
+        self.inner.load(key).await
+    }
+
+    fn load_now(&self, key: &SessionKey) -> Option<Result<Option<SessionRecord>, StoreError>> {
+        if self.armed() {
+            return None;
+        }
+        self.inner.load_now(key)
+    }
+
+    async fn touch(
+        &self,
+        key: &SessionKey,
+        record: &SessionRecord,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        self.spend()?;
+        self.inner.touch(key, record, ttl).await
+    }
+
+    async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError> {
+        self.spend()?;
+        self.inner.destroy(key).await
+    }
+
+    async fn sessions_of(&self, code: &UserCode) -> Result<Vec<SessionRecord>, StoreError> {
+        self.spend()?;
+        self.inner.sessions_of(code).await
+    }
+}
+
+#[async_trait]
+impl CredentialStore for Flaky {
+    async fn credentials(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError> {
+        self.spend()?;
+        self.inner.credentials(code).await
+    }
+
+    fn credentials_now(
+        &self,
+        code: &UserCode,
+    ) -> Option<Result<Versioned<Credentials>, StoreError>> {
+        if self.armed() {
+            return None;
+        }
+        self.inner.credentials_now(code)
+    }
+
+    async fn save_credentials(
+        &self,
+        code: &UserCode,
+        version: u64,
+        state: &Credentials,
+    ) -> Result<bool, StoreError> {
+        self.spend()?;
+        self.inner.save_credentials(code, version, state).await
+    }
+}
+
+#[async_trait]
+impl ThrottleStore for Flaky {
+    async fn reserve(
+        &self,
+        limit: Limit,
+        key: &str,
+        rate: Rate,
+    ) -> Result<Option<Duration>, StoreError> {
+        self.spend()?;
+        self.inner.reserve(limit, key, rate).await
+    }
+
+    async fn peek(
+        &self,
+        limit: Limit,
+        key: &str,
+        rate: Rate,
+    ) -> Result<Option<Duration>, StoreError> {
+        self.spend()?;
+        self.inner.peek(limit, key, rate).await
+    }
+
+    async fn clear(&self, limit: Limit, key: &str) -> Result<(), StoreError> {
+        self.spend()?;
+        self.inner.clear(limit, key).await
+    }
+}
+
+#[async_trait]
+impl RateLimitStore for Flaky {
+    async fn check(
+        &self,
+        limit: Limit,
+        key: &str,
+        rate: Rate,
+    ) -> Result<Option<Duration>, StoreError> {
+        self.spend()?;
+        self.inner.check(limit, key, rate).await
+    }
+}
+
+#[async_trait]
+impl MailQueue for Flaky {
+    async fn push(&self, letter: &Letter, capacity: usize) -> Result<bool, StoreError> {
+        self.spend()?;
+        self.inner.push(letter, capacity).await
+    }
+
+    async fn claim(&self, lease: Duration) -> Result<Option<Claimed>, StoreError> {
+        self.spend()?;
+        self.inner.claim(lease).await
+    }
+
+    async fn complete(&self, id: &str) -> Result<(), StoreError> {
+        self.spend()?;
+        self.inner.complete(id).await
+    }
+
+    async fn retry(&self, id: &str, after: Duration) -> Result<(), StoreError> {
+        self.spend()?;
+        self.inner.retry(id, after).await
+    }
+
+    async fn waiting(&self) -> Result<usize, StoreError> {
+        self.spend()?;
+        self.inner.waiting().await
+    }
+}
+
+#[async_trait]
+impl RequestStore for Flaky {
+    async fn add_request(&self, request: &CodeRequest) -> Result<bool, StoreError> {
+        self.spend()?;
+        self.inner.add_request(request).await
+    }
+
+    async fn request(&self, id: &str) -> Result<Option<CodeRequest>, StoreError> {
+        self.spend()?;
+        self.inner.request(id).await
+    }
+
+    async fn requests(&self, all: bool) -> Result<Vec<CodeRequest>, StoreError> {
+        self.spend()?;
+        self.inner.requests(all).await
+    }
+
+    async fn decide_request(&self, decided: &CodeRequest) -> Result<bool, StoreError> {
+        self.spend()?;
+        self.inner.decide_request(decided).await
+    }
+}
+
+impl Store for Flaky {}
 
 /// The text of every part of a MIME message, quoted-printable and base64 parts decoded.
 fn decoded_text(raw: &[u8]) -> String {
@@ -666,8 +959,12 @@ fn config(strict: bool) -> Config {
     let mut config = Config::default();
     config.passwords.memory_kib = 8;
     config.passwords.iterations = 1;
-    config.passwords.hashing_permits = Some(1);
-    config.mail.base_url = "http://127.0.0.1".into();
+    config.passwords.hashing_threads = Some(1);
+    config.passwords.online_change = true;
+    config.mail.from = "Portail <no-reply@portal.example>".into();
+    config.mail.customer_service_phone = "1 800 555-0100".into();
+    config.mail.customer_service_hours = "lundi au vendredi, 8 h à 17 h".into();
+    config.mail.customer_service_email = Some("service@portal.example".into());
     config.cookies.secure = false;
     let rate = if strict {
         Rate::per_day(1)
@@ -676,6 +973,8 @@ fn config(strict: bool) -> Config {
     };
     config.sign_in.failures_per_code = rate;
     config.sign_in.attempts_per_ip = rate;
+    config.sign_in.temporary_attempts_per_code = rate;
+    config.accounts.requests_per_contact = rate;
     let requests = &mut config.credential_requests;
     requests.per_user_code = rate;
     requests.per_email = rate;
@@ -687,9 +986,11 @@ fn config(strict: bool) -> Config {
     config
 }
 
-fn desk(strict: bool, mail: &Arc<Capture>) -> (Guichet, Router) {
+fn desk(strict: bool, store: impl Store, mail: &Arc<Capture>) -> (Guichet, Router) {
     let guichet = Guichet::builder()
         .config(config(strict))
+        .base_url("http://127.0.0.1")
+        .store(store)
         .directory(AccountsFile::demo())
         .mailer(Arc::clone(mail))
         .build()
@@ -712,19 +1013,28 @@ fn desk(strict: bool, mail: &Arc<Capture>) -> (Guichet, Router) {
 
 impl World {
     fn new() -> Self {
+        // Paused time: sleeps end as soon as nothing else can run (the 50-250 ms pause before
+        // a credential request is handled, the postman's polls), so waiting for a letter costs
+        // no wall time. Sessions and throttles read the system clock.
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .start_paused(true)
             .build()
             .expect("a runtime");
         let mail = Arc::new(Capture::default());
+        let store = Arc::new(Flaky::new());
         let ((g1, lenient), (g2, strict)) = {
             let _entered = runtime.enter();
-            (desk(false, &mail), desk(true, &mail))
+            (
+                desk(false, Arc::clone(&store), &mail),
+                desk(true, MemoryStore::new(), &mail),
+            )
         };
         let world = World {
             runtime,
             lenient,
             strict,
+            store,
             mail,
             sessions: Mutex::default(),
             _guichets: vec![g1, g2],
@@ -734,6 +1044,18 @@ impl World {
     }
 
     fn send(&self, router: &Router, request: Request<Body>) -> (Response<Body>, Vec<u8>) {
+        self.send_failing(router, request, None).0
+    }
+
+    /// Sends `request` with the lenient store failing after `fail_after` calls (if given);
+    /// says whether it failed.
+    fn send_failing(
+        &self,
+        router: &Router,
+        request: Request<Body>,
+        fail_after: Option<u8>,
+    ) -> ((Response<Body>, Vec<u8>), bool) {
+        self.store.arm(fail_after);
         let response = self.runtime.block_on(async {
             let response = router.clone().oneshot(request).await.expect("infallible");
             let (parts, body) = response.into_parts();
@@ -744,9 +1066,10 @@ impl World {
                 .to_bytes();
             (Response::from_parts(parts, Body::empty()), bytes.to_vec())
         });
+        let failed = self.store.disarm();
         // Let background work (the postman, rehashing) move on, as it would between requests.
         self.settle(Duration::ZERO);
-        response
+        (response, failed)
     }
 
     fn settle(&self, at_least: Duration) {
@@ -761,10 +1084,25 @@ impl World {
     }
 
     fn post_form(&self, router: &Router, path: &str, body: String) -> Response<Body> {
+        self.post_form_as(router, path, body, None)
+    }
+
+    fn post_form_as(
+        &self,
+        router: &Router,
+        path: &str,
+        body: String,
+        cookie: Option<&str>,
+    ) -> Response<Body> {
         let mut request = Request::post(path)
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from(body))
             .unwrap();
+        if let Some(cookie) = cookie {
+            request
+                .headers_mut()
+                .insert(header::COOKIE, HeaderValue::from_str(cookie).unwrap());
+        }
         request.extensions_mut().insert(PEER);
         self.send(router, request).0
     }
@@ -788,6 +1126,7 @@ impl World {
             Kind::Normal(person) => {
                 let (code, password) = person.credentials();
                 self.sign_in(code, password)
+                    .or_else(|| self.restore(code, password))
             }
             Kind::Restricted => self.restricted(),
         }?;
@@ -803,6 +1142,39 @@ impl World {
                 self.sessions.lock().unwrap().remove(&kind);
             }
         }
+    }
+
+    /// When an input changed a demo person's password (online, or with a temporary one): asks
+    /// for a temporary password, signs in with it and chooses the demo password again.
+    fn restore(&self, code: &'static str, password: &str) -> Option<String> {
+        let sent = |mail: &Capture| mail.others.lock().unwrap().get(code).map_or(0, |m| m.sent);
+        let before = sent(&self.mail);
+        let body = format!("user_code={code}");
+        self.post_form(&self.lenient, "/auth/password", body);
+        for _ in 0..2000 {
+            if sent(&self.mail) > before {
+                break;
+            }
+            self.settle(Duration::from_micros(200));
+        }
+        let temporary = self
+            .mail
+            .others
+            .lock()
+            .unwrap()
+            .get(code)?
+            .password
+            .clone()?;
+        let restricted = self.sign_in(code, &temporary)?;
+        let body = format!("password={0}&confirm={0}", encode(password));
+        let response =
+            self.post_form_as(&self.lenient, "/auth/password/set", body, Some(&restricted));
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "{code} chooses the demo password again"
+        );
+        session_cookie(&response)
     }
 
     /// A restricted session: Luc asks for a temporary password and signs in with it.
@@ -864,8 +1236,8 @@ fn world() -> &'static World {
     WORLD.get_or_init(World::new)
 }
 
-/// What guichet, its guards or the router may answer.
-const LEGITIMATE: &[u16] = &[200, 303, 400, 401, 403, 404, 405, 413, 415, 429];
+/// What guichet, its guards or the router may answer (and 503 when the store failed).
+const LEGITIMATE: &[u16] = &[200, 201, 303, 400, 401, 403, 404, 405, 413, 415, 422, 429];
 
 fuzz_target!(|input: Input| {
     let world = world();
@@ -897,12 +1269,14 @@ fuzz_target!(|input: Input| {
         return;
     };
     let method = request.method().clone();
-    let (response, body) = world.send(router, request);
+    let fail_after = input.store_fails_after.filter(|_| !input.strict);
+    let ((response, body), store_failed) = world.send_failing(router, request, fail_after);
     world.used(kind, &method);
     let status = response.status();
+    let unavailable = store_failed && status == StatusCode::SERVICE_UNAVAILABLE;
     assert!(
-        LEGITIMATE.contains(&status.as_u16()),
-        "status {status} for {input:#?}\nbody: {}",
+        LEGITIMATE.contains(&status.as_u16()) || unavailable,
+        "status {status} (store failed: {store_failed}) for {input:#?}\nbody: {}",
         String::from_utf8_lossy(&body)
     );
     if status == StatusCode::SEE_OTHER {
