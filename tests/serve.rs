@@ -249,3 +249,104 @@ async fn letters_queued_when_it_dies_are_delivered_by_the_next_start() {
         "with a temporary password generated at delivery"
     );
 }
+
+/// Signs in as an API client: the status and the session cookie, if any.
+async fn open_session(served: &Served, code: &str, password: &str) -> (StatusCode, Option<String>) {
+    let reply = Remote::new(served.remote.addr)
+        .post("/auth/login")
+        .accept_json()
+        .form(&[("user_code", code), ("password", password)])
+        .send()
+        .await;
+    (
+        reply.status,
+        reply.set_cookie(COOKIE).map(|c| c.value.clone()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_sign_outs_and_a_chosen_password_survive_kill_9() {
+    let dir = TempDir::new("serve-crash");
+    let smtp = SmtpServer::start().await;
+    let env = deployment(dir.path(), "", Some(smtp.url())).await;
+    let mut served = env.serve().await;
+
+    // Luc asks for a temporary password, signs in with it and chooses his own.
+    let asked = served
+        .remote
+        .post("/auth/password")
+        .form(&[("user_code", LUC)])
+        .send()
+        .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    let letters = smtp.wait_for(1, Duration::from_secs(30)).await;
+    let temporary = letters[0]
+        .text()
+        .split_whitespace()
+        .find(|w| is_temporary_password(w))
+        .map(str::to_owned)
+        .expect("a temporary password in the letter");
+    let (status, restricted) = open_session(&served, LUC, &temporary).await;
+    assert_eq!(status, StatusCode::OK);
+    let restricted = restricted.expect("a restricted session");
+    let chosen = served
+        .remote
+        .post("/auth/password/set")
+        .accept_json()
+        .session(&restricted)
+        .form(&[("password", "Luc garde le sien")])
+        .send()
+        .await;
+    assert!(chosen.status.is_success(), "{}", chosen.text());
+    let luc = chosen
+        .set_cookie(COOKIE)
+        .map(|c| c.value.clone())
+        .unwrap_or(restricted);
+
+    // Marie signs in, then out; Luc stays signed in.
+    let (_, marie) = open_session(&served, MARIE, MARIE_PW).await;
+    let marie = marie.expect("a session");
+    let out = served
+        .remote
+        .post("/auth/logout")
+        .accept_json()
+        .session(&marie)
+        .send()
+        .await;
+    assert!(out.status.is_success() || out.status == StatusCode::SEE_OTHER);
+
+    served.kill_hard();
+    let again = env.serve().await;
+    let verify = |session: String| {
+        let remote = Remote::new(again.remote.addr);
+        async move {
+            remote
+                .get("/auth/verify")
+                .session(&session)
+                .send()
+                .await
+                .status
+        }
+    };
+    assert_eq!(verify(luc).await, StatusCode::OK, "Luc's session survived");
+    assert_eq!(
+        verify(marie).await,
+        StatusCode::UNAUTHORIZED,
+        "Marie's sign-out survived"
+    );
+    assert_eq!(
+        open_session(&again, LUC, "Luc garde le sien").await.0,
+        StatusCode::OK,
+        "the chosen password survived"
+    );
+    assert_eq!(
+        open_session(&again, LUC, LUC_PW).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the old password did not come back"
+    );
+    assert_eq!(
+        open_session(&again, LUC, &temporary).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the temporary password stays used"
+    );
+}
