@@ -126,7 +126,13 @@ pub fn change_form(content_type: &str, body: &[u8]) -> Result<ChangeForm, Refusa
         body,
         &["current", "password", "confirm", "next"],
     ))?;
-    let next = fields.next()?;
+    static LINKS: OnceLock<crate::links::Links> = OnceLock::new();
+    let links = LINKS.get_or_init(|| {
+        let mut config = crate::config::Config::default();
+        config.mail.base_url = "http://127.0.0.1".to_owned();
+        crate::links::Links::new(&config)
+    });
+    let next = fields.next(links)?;
     let current = fields.require("current")?;
     fields.password(hasher, current)?;
     let typed = fields.require("password")?;
