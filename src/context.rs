@@ -58,6 +58,21 @@ impl Context {
         counted(limit, reserved)
     }
 
+    /// Writes the password now in force for `code` back to a directory that keeps passwords
+    /// ([`Directory::save_password_hash`]). A failure is logged, nothing more: guichet's
+    /// credential store already holds the change, and a directory that missed it is not
+    /// mistaken for an operator's change.
+    pub(crate) async fn write_back(&self, code: &crate::identity::UserCode, hash: Option<&str>) {
+        if let Err(error) = self.directory.save_password_hash(code, hash).await {
+            tracing::warn!(
+                target: "guichet",
+                user_code = %code,
+                %error,
+                "the directory did not keep the password hash; guichet's credential store has it"
+            );
+        }
+    }
+
     /// The answer to a request refused for `denial`: the application's choice, else guichet's.
     pub(crate) async fn deny(
         &self,

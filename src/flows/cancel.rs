@@ -67,13 +67,24 @@ where
         return Err(Refusal::Throttled { retry_after: wait });
     }
     let now = unix_now();
+    // The directory's hash: a directory that keeps passwords may hold the one being undone.
+    let account = ctx.directory.account(&code).await?;
+    let directory = account.as_ref().and_then(|a| a.password_hash.as_deref());
     let cancelled = store::update(&*ctx.store, &code, |credentials| {
-        match credentials.cancel(&key, now) {
-            Some(cancelled) => Change::Save(Some(cancelled)),
+        match credentials.cancel(&key, now, directory) {
+            Some(Cancellation::Undone) => Change::Save(Some((
+                Cancellation::Undone,
+                credentials.password_hash(directory).map(str::to_owned),
+            ))),
+            Some(cancelled) => Change::Save(Some((cancelled, None))),
             None => Change::Keep(None),
         }
     })
     .await?;
+    if let Some((Cancellation::Undone, restored)) = &cancelled {
+        ctx.write_back(&code, restored.as_deref()).await;
+    }
+    let cancelled = cancelled.map(|(cancelled, _)| cancelled);
     let m = Messages::of(ctx.respond.language(&parts.headers));
     let message = match cancelled {
         None => m.nothing_to_cancel,

@@ -174,6 +174,9 @@ where
         Change::Save(Some(now.epoch()))
     })
     .await?;
+    if epoch.is_some() {
+        ctx.write_back(code, Some(&hash)).await;
+    }
     let Some(epoch) = epoch else {
         return Ok(ctx
             .deny(

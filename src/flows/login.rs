@@ -304,14 +304,16 @@ async fn rehash(
             }
         })
         .await
+        .map(|replaced| replaced.then_some(new))
         .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     match outcome {
-        Ok(true) => {
-            tracing::info!(target: "guichet", user_code = %code, "password rehashed with the current parameters")
+        Ok(Some(new)) => {
+            tracing::info!(target: "guichet", user_code = %code, "password rehashed with the current parameters");
+            ctx.write_back(&code, Some(&new)).await;
         }
-        Ok(false) => {}
+        Ok(None) => {}
         Err(error) => {
             tracing::warn!(target: "guichet", user_code = %code, %error, "rehash failed; will retry at the next sign-in")
         }

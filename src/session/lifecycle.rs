@@ -326,7 +326,7 @@ mod tests {
         c.issue_temporary("digest", T0 + 3600, "key");
         c.redeem("digest", T0, T0 + 3600, Some("directory"));
         assert_eq!(judge(&config, &r, T0, &active, &c), Ok(None));
-        c.cancel("key", T0);
+        c.cancel("key", T0, None);
         assert_eq!(
             judge(&config, &r, T0, &active, &c),
             Err(ExpiryReason::TemporaryPasswordEnded)

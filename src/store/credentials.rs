@@ -121,10 +121,12 @@ impl Credentials {
 
     /// A run-time password exists but the directory has a newer one: sessions opened under
     /// the old one must end.
+    /// A directory that holds the run-time hash itself (written back through
+    /// [`Directory::save_password_hash`](super::Directory::save_password_hash)) did not move on.
     pub(crate) fn is_superseded(&self, directory: Option<&str>) -> bool {
-        self.password
-            .as_ref()
-            .is_some_and(|runtime| runtime.supersedes.as_deref() != directory)
+        self.password.as_ref().is_some_and(|runtime| {
+            runtime.supersedes.as_deref() != directory && directory != Some(&*runtime.hash)
+        })
     }
 
     /// The pending temporary password's digest, if one can be used at `now`.
@@ -280,14 +282,35 @@ impl Credentials {
     /// "This wasn't me": undoes whatever the temporary password with `cancel_key` opened, if
     /// the link is still valid at `now`; `None` when nothing matched (no temporary password,
     /// another one, or the wrong token).
-    pub(crate) fn cancel(&mut self, cancel_key: &str, now: u64) -> Option<Cancellation> {
+    /// `directory` is the directory's hash now.
+    pub(crate) fn cancel(
+        &mut self,
+        cancel_key: &str,
+        now: u64,
+        directory: Option<&str>,
+    ) -> Option<Cancellation> {
         if let Some(undo) = self.undo.take() {
             let chosen_is_current = self
                 .password
                 .as_ref()
                 .is_some_and(|p| same(&p.hash, &undo.chosen));
             if same(&undo.cancel_key, cancel_key) && undo.until > now && chosen_is_current {
-                self.password = undo.previous;
+                // Back to what the choice replaced. A directory that was written the chosen
+                // hash (it keeps passwords) must not keep it in force: what is restored then
+                // supersedes it.
+                let written_back = directory.is_some_and(|d| same(d, &undo.chosen));
+                let replaced = self.password.take().and_then(|chosen| chosen.supersedes);
+                self.password = if written_back {
+                    undo.previous
+                        .map(|previous| previous.hash)
+                        .or(replaced)
+                        .map(|hash| RuntimePassword {
+                            hash,
+                            supersedes: Some(Arc::clone(&undo.chosen)),
+                        })
+                } else {
+                    undo.previous
+                };
                 self.temporary = None;
                 self.epoch += 1;
                 return Some(Cancellation::Undone);
@@ -390,17 +413,17 @@ mod tests {
     #[test]
     fn cancelling_a_pending_password_voids_it() {
         let mut c = issued();
-        assert_eq!(c.cancel("wrong", NOW), None);
-        assert_eq!(c.cancel("key", NOW), Some(Cancellation::Pending));
+        assert_eq!(c.cancel("wrong", NOW, None), None);
+        assert_eq!(c.cancel("key", NOW, None), Some(Cancellation::Pending));
         assert!(c.pending_digest(NOW).is_none());
-        assert_eq!(c.cancel("key", NOW), None);
+        assert_eq!(c.cancel("key", NOW, None), None);
     }
 
     #[test]
     fn cancelling_a_used_password_ends_its_restricted_sessions_even_after_expiry() {
         let mut c = issued();
         c.redeem("digest", NOW, LATER, None);
-        assert_eq!(c.cancel("key", NOW + 7200), Some(Cancellation::Used));
+        assert_eq!(c.cancel("key", NOW + 7200, None), Some(Cancellation::Used));
         assert!(!c.allows_restricted("key", NOW));
     }
 
@@ -416,10 +439,53 @@ mod tests {
         c.issue_temporary("digest 2", NOW + 3600, "key 2");
         c.move_epoch();
         assert_eq!(c.password_hash(Some("dir")), Some("intruder"));
-        assert_eq!(c.cancel("key", NOW), Some(Cancellation::Undone));
+        assert_eq!(
+            c.cancel("key", NOW, Some("dir")),
+            Some(Cancellation::Undone)
+        );
         assert_eq!(c.password_hash(Some("dir")), Some("first"));
         assert!(c.epoch() > epoch + 1, "every session ends");
-        assert_eq!(c.cancel("key", NOW), None, "once");
+        assert_eq!(c.cancel("key", NOW, Some("dir")), None, "once");
+    }
+
+    #[test]
+    fn a_directory_that_keeps_passwords_is_not_mistaken_for_an_operator_and_an_undo_wins_over_it() {
+        // The directory's own password, then one chosen with a temporary password and
+        // written back to the directory.
+        let mut c = issued();
+        let key = c.redeem("digest", NOW, LATER, Some("own")).unwrap();
+        c.choose(Some("own"), "intruder", Some(&key), LATER);
+        assert!(
+            !c.is_superseded(Some("intruder")),
+            "the same password, not an operator's"
+        );
+        assert_eq!(c.password_hash(Some("intruder")), Some("intruder"));
+        // "This wasn't me", with the directory still holding the chosen hash.
+        assert_eq!(
+            c.cancel("key", NOW, Some("intruder")),
+            Some(Cancellation::Undone)
+        );
+        assert_eq!(c.password_hash(Some("intruder")), Some("own"));
+        // Once "own" is written back, it is simply the directory's password.
+        assert_eq!(c.password_hash(Some("own")), Some("own"));
+        assert!(!c.is_superseded(Some("own")));
+        // An operator's later password still wins.
+        assert!(c.is_superseded(Some("operator")));
+        assert_eq!(c.password_hash(Some("operator")), Some("operator"));
+    }
+
+    #[test]
+    fn a_run_time_password_restored_over_a_kept_directory_one_supersedes_it() {
+        let mut c = Credentials::default();
+        c.choose(Some("dir"), "first", None, 0);
+        c.issue_temporary("digest", NOW + 3600, "key");
+        let key = c.redeem("digest", NOW, LATER, Some("first")).unwrap();
+        c.choose(Some("first"), "intruder", Some(&key), LATER);
+        assert_eq!(
+            c.cancel("key", NOW, Some("intruder")),
+            Some(Cancellation::Undone)
+        );
+        assert_eq!(c.password_hash(Some("intruder")), Some("first"));
     }
 
     #[test]
@@ -428,9 +494,9 @@ mod tests {
         let key = c.redeem("digest", NOW, LATER, None).unwrap();
         c.choose(None, "chosen", Some(&key), LATER);
         let mut late = c.clone();
-        assert_eq!(late.cancel("key", LATER), None);
+        assert_eq!(late.cancel("key", LATER, None), None);
         c.choose(None, "chosen again by the owner", None, 0);
-        assert_eq!(c.cancel("key", NOW), None);
+        assert_eq!(c.cancel("key", NOW, None), None);
     }
 
     #[test]

@@ -82,6 +82,17 @@ pub use requests::{CodeRequest, NewPerson, RequestStatus};
 ///         let _ = email.normalised();
 ///         Ok(Vec::new())
 ///     }
+///
+///     // Optional: chosen and rehashed passwords are written back to the table.
+///     async fn save_password_hash(
+///         &self,
+///         code: &UserCode,
+///         hash: Option<&str>,
+///     ) -> Result<bool, StoreError> {
+///         // UPDATE users SET password_hash = $2 WHERE code = $1
+///         let _ = (code, hash);
+///         Ok(true)
+///     }
 /// }
 /// ```
 #[async_trait]
@@ -107,6 +118,26 @@ pub trait Directory: Send + Sync + 'static {
     async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
         let _ = id;
         Ok(None)
+    }
+
+    /// Keeps the password now in force for this account (`None`: it has none) in the
+    /// directory, for an application whose own table holds password hashes and must stay the
+    /// one source of truth. guichet calls it after a password is chosen, changed online,
+    /// rehashed with newer parameters, or restored by "this wasn't me". Return `Ok(true)` when
+    /// the directory kept it.
+    ///
+    /// The default keeps nothing (`Ok(false)`): run-time passwords then live in guichet's
+    /// credential store only, beside the directory's, and a directory hash an operator changes
+    /// later still wins. Either way guichet's credential store stays authoritative for what it
+    /// records, so a failed write here (logged) loses nothing: the directory holding the hash
+    /// guichet set is recognised as the same password, never as an operator's change.
+    async fn save_password_hash(
+        &self,
+        code: &UserCode,
+        hash: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let _ = (code, hash);
+        Ok(false)
     }
 }
 
@@ -374,6 +405,7 @@ shared! {
         async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError>;
         async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError>;
         async fn client(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError>;
+        async fn save_password_hash(&self, code: &UserCode, hash: Option<&str>) -> Result<bool, StoreError>;
         fn account_now(&self, code: &UserCode) -> Option<Result<Option<Arc<Account>>, StoreError>>;
     }
     AccountStore {
