@@ -350,3 +350,46 @@ async fn sessions_sign_outs_and_a_chosen_password_survive_kill_9() {
         "the temporary password stays used"
     );
 }
+
+/// The value of the Prometheus sample `name{labels}` in `text` (0 when absent).
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_sign_ins_on_their_own_listener() {
+    let dir = TempDir::new("serve-metrics");
+    let mut env = deployment(dir.path(), "", None).await;
+    let metrics = desk::free_addr();
+    env.set("GUICHET_METRICS_ADDR", metrics.to_string());
+    let served = env.serve().await;
+    let scrape = || async { Remote::new(metrics).get("/metrics").send().await };
+
+    assert_eq!(sign_in(&served, MARIE, MARIE_PW).await, StatusCode::OK);
+    assert_eq!(sign_in(&served, LUC, "pas le bon").await, StatusCode::UNAUTHORIZED);
+    let reply = scrape().await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/plain")),
+        "Prometheus text"
+    );
+    let text = reply.text();
+    assert_eq!(
+        sample(&text, r#"guichet_sign_ins_total{outcome="signed_in"}"#),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"guichet_sign_ins_total{outcome="failed"}"#),
+        1.0,
+        "{text}"
+    );
+    assert!(text.contains("guichet_request_duration_seconds_bucket{route=\"login\""));
+    // Only on its own listener: the portal's address does not serve it.
+    let public = Remote::new(served.remote.addr).get("/metrics").send().await;
+    assert_eq!(public.status, StatusCode::NOT_FOUND);
+}

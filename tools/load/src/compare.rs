@@ -211,7 +211,7 @@ pub async fn run(setup: &Setup<'_>) -> Result<Comparison> {
     // guichet's portal, one process per store.
     let mut portals: Vec<(&'static str, PortalStore, String, Option<u32>)> = Vec::new();
     if setup.redis.is_none() {
-        portals.push(("mem", PortalStore::Memory, "memory stores".into(), None));
+        portals.push(("mem", PortalStore::Default, "default store (SQLite file, `guichet.db`)".into(), None));
     }
     if let Some((url, _)) = setup.redis {
         portals.push((
@@ -342,6 +342,18 @@ pub async fn run(setup: &Setup<'_>) -> Result<Comparison> {
                     &cookies,
                     backing,
                 )?);
+                // Forward auth: what a reverse proxy's sub-request costs, beside the guard.
+                variants.push(variant(
+                    setup,
+                    "guichet-mem-verify",
+                    server.clone(),
+                    "`GET /auth/verify` signed in (forward auth: `200` + `Remote-*` headers)"
+                        .into(),
+                    &portal,
+                    VERIFY,
+                    &cookies,
+                    backing,
+                )?);
             } else {
                 missing.push(Missing {
                     server: format!("{server}: `GET {GUARDED_OK}`"),
@@ -361,6 +373,7 @@ pub async fn run(setup: &Setup<'_>) -> Result<Comparison> {
         .collect();
     for (guarded, unguarded) in [
         ("guichet-mem-guarded-ok", "guichet-mem-health"),
+        ("guichet-mem-verify", "guichet-mem-guarded-ok"),
         ("guichet-mem-account", "guichet-mem-health"),
         ("guichet-redis-account", "guichet-redis-health"),
     ] {
@@ -413,6 +426,9 @@ pub async fn run(setup: &Setup<'_>) -> Result<Comparison> {
 /// The route the portal would need for the guarded ÷ unguarded target with one handler:
 /// `/health`'s handler behind `RequireAuth` (see BENCHMARKS.md).
 pub const GUARDED_OK: &str = "/health/signed-in";
+
+/// The forward-auth endpoint of the portal (its flows are under `/auth`).
+const VERIFY: &str = "/auth/verify";
 
 /// Starts the peer in `mode`; tried twice, since its Redis pool has been seen to hang once in
 /// `wait_for_connect` at start.
@@ -824,11 +840,20 @@ fn tables(
             format!("`GET /account` (JSON handler) ÷ `GET /health` (\"ok\"), same portal, back to back: the portal has no `{GUARDED_OK}`, so the handlers differ and this understates")
         };
         row(
-            "guarded ÷ unguarded, memory stores",
+            "guarded ÷ unguarded, default store (SQLite)",
             &how,
             &p.ratios(),
             &p.cpu_ratios(),
             Some(0.95),
+        );
+    }
+    if let Some(p) = pair("guichet-mem-verify", "guichet-mem-guarded-ok") {
+        row(
+            "forward auth ÷ guarded route, default store (SQLite)",
+            &format!("`GET {VERIFY}` ÷ `GET {GUARDED_OK}`, same portal, back to back"),
+            &p.ratios(),
+            &p.cpu_ratios(),
+            None,
         );
     }
     if let Some(p) = pair("guichet-redis-account", "guichet-redis-health") {
@@ -859,7 +884,7 @@ fn tables(
         );
     }
     for (ours, theirs, name) in [
-        ("guichet-mem-account", "peer-mem", "memory"),
+        ("guichet-mem-account", "peer-mem", "guichet on SQLite (its default), the peer on memory"),
         ("guichet-redis-account", "peer-redis", "Redis"),
         ("guichet-sqlite-account", "peer-sqlite", "SQLite"),
         ("guichet-postgres-account", "peer-postgres", "PostgreSQL"),

@@ -347,7 +347,8 @@ fn main() -> Result<()> {
 
 /// Where the portal keeps its state.
 enum PortalStore {
-    Memory,
+    /// Nothing set: the portal's default, a SQLite file (`guichet.db`) in its working folder.
+    Default,
     Redis {
         url: String,
         cache: bool,
@@ -401,7 +402,7 @@ async fn start_portal(
         .env_remove("GUICHET_DATABASE_URL")
         .env_remove("GUICHET_SMTP_URL");
     match store {
-        PortalStore::Memory => {}
+        PortalStore::Default => {}
         PortalStore::Redis { url, cache, prefix } => {
             command
                 .env("GUICHET_REDIS_URL", url)
@@ -944,7 +945,7 @@ async fn run(plan: &Plan, options: &Options, peer: &Path) -> Result<()> {
             cache: options.cache,
             prefix: format!("load{}", std::process::id()),
         },
-        None => PortalStore::Memory,
+        None => PortalStore::Default,
     };
     let portal = start_portal(
         portal_binary,
@@ -1143,7 +1144,7 @@ async fn run(plan: &Plan, options: &Options, peer: &Path) -> Result<()> {
     println!(
         "### Figures a–g: the portal alone ({}; this tool's own HTTP/1.1 clients, unpinned)\n",
         match (&redis, options.cache) {
-            (None, _) => "memory stores",
+            (None, _) => "the default store, SQLite",
             (Some(_), false) => "every store in Redis",
             (Some(_), true) => "every store in Redis, client-side caching",
         }
