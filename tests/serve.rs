@@ -368,7 +368,10 @@ async fn metrics_count_sign_ins_on_their_own_listener() {
     let scrape = || async { Remote::new(metrics).get("/metrics").send().await };
 
     assert_eq!(sign_in(&served, MARIE, MARIE_PW).await, StatusCode::OK);
-    assert_eq!(sign_in(&served, LUC, "pas le bon").await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        sign_in(&served, LUC, "pas le bon").await,
+        StatusCode::UNAUTHORIZED
+    );
     let reply = scrape().await;
     assert_eq!(reply.status, StatusCode::OK);
     assert!(

@@ -211,7 +211,12 @@ pub async fn run(setup: &Setup<'_>) -> Result<Comparison> {
     // guichet's portal, one process per store.
     let mut portals: Vec<(&'static str, PortalStore, String, Option<u32>)> = Vec::new();
     if setup.redis.is_none() {
-        portals.push(("mem", PortalStore::Default, "default store (SQLite file, `guichet.db`)".into(), None));
+        portals.push((
+            "mem",
+            PortalStore::Default,
+            "default store (SQLite file, `guichet.db`)".into(),
+            None,
+        ));
     }
     if let Some((url, _)) = setup.redis {
         portals.push((
@@ -884,7 +889,11 @@ fn tables(
         );
     }
     for (ours, theirs, name) in [
-        ("guichet-mem-account", "peer-mem", "guichet on SQLite (its default), the peer on memory"),
+        (
+            "guichet-mem-account",
+            "peer-mem",
+            "guichet on SQLite (its default), the peer on memory",
+        ),
         ("guichet-redis-account", "peer-redis", "Redis"),
         ("guichet-sqlite-account", "peer-sqlite", "SQLite"),
         ("guichet-postgres-account", "peer-postgres", "PostgreSQL"),
