@@ -182,8 +182,10 @@ mod tests {
     fn a_role_address_is_normalised_like_the_address() {
         // Lower-casing `İ` leaves a combining dot above that NFC must move after the Hebrew
         // point: the role and the address's local part must both end in NFC to be compared.
-        let mut config = SharedInboxConfig::default();
-        config.role_addresses = vec!["x\u{130}\u{5b3}".into()];
+        let config = SharedInboxConfig {
+            role_addresses: vec!["x\u{130}\u{5b3}".into()],
+            ..Default::default()
+        };
         let email = Email::parse("xi\u{307}\u{5b3}@acme.example").unwrap();
         assert!(matches!(
             super::rule(&email, &[], &config),

@@ -52,7 +52,7 @@ impl ThrottleStore for MemoryStore {
         let now = self.throttle.origin.elapsed();
         let mut state = self.throttle.state();
         state.reservations = state.reservations.wrapping_add(1);
-        if state.reservations % 1024 == 0 {
+        if state.reservations.is_multiple_of(1024) {
             state.tats.retain(|_, tat| *tat > now);
         }
         let entry = (limit, Box::from(key));
