@@ -69,6 +69,41 @@ async fn with_client_side_caching_a_sign_out_elsewhere_still_takes_effect_at_onc
     };
     let a = cached(server.url(), prefix.clone()).await;
     let b = cached(server.url(), prefix.clone()).await;
+    a_sign_out_on_b_reaches_a_at_once(&a, &b).await;
+}
+
+/// The same on a Redis Cluster: every node pushes the invalidation of the keys it holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_client_side_caching_on_a_cluster_a_sign_out_elsewhere_takes_effect_at_once() {
+    let cluster = redis_server::RedisCluster::start();
+    let urls = cluster.urls();
+    let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let prefix = unique_prefix("clustercache");
+    let mut portals = Vec::new();
+    for _ in 0..2 {
+        let redis = RedisStore::connect_cluster_caching(&nodes, &prefix)
+            .await
+            .expect("a caching cluster store");
+        portals.push(Portal::with(|_| {}, move |builder| builder.store(redis)).await);
+    }
+    a_sign_out_on_b_reaches_a_at_once(&portals[0], &portals[1]).await;
+    // The reads were cached: the nodes track keys for these connections (RESP3 tracking).
+    let tracking = cluster
+        .nodes
+        .iter()
+        .filter_map(|node| node.cli(&["CLIENT", "LIST"]))
+        .flat_map(|list| list.lines().map(str::to_owned).collect::<Vec<_>>())
+        .filter(|client| client.contains("flags=t") && client.contains("resp=3"))
+        .count();
+    assert!(
+        tracking >= 2,
+        "every instance tracks what it cached: {tracking}"
+    );
+}
+
+/// Both instances read a session (and cache it); a sign-out and a "sign out everywhere" on
+/// `b` end it on `a` within 200 ms.
+async fn a_sign_out_on_b_reaches_a_at_once(a: &Portal, b: &Portal) {
     let session = a.session_for(MARIE, MARIE_PW).await;
     for _ in 0..5 {
         assert_eq!(a.account_with(&session).await.status, StatusCode::OK);
@@ -79,7 +114,7 @@ async fn with_client_side_caching_a_sign_out_elsewhere_still_takes_effect_at_onc
         StatusCode::SEE_OTHER
     );
     assert!(
-        refused_within(&a, &session, Duration::from_millis(200)).await,
+        refused_within(a, &session, Duration::from_millis(200)).await,
         "A's cache was invalidated"
     );
 
@@ -89,7 +124,7 @@ async fn with_client_side_caching_a_sign_out_elsewhere_still_takes_effect_at_onc
     }
     b.guichet.sign_out_everywhere(&code(LUC)).await.unwrap();
     assert!(
-        refused_within(&a, &luc, Duration::from_millis(200)).await,
+        refused_within(a, &luc, Duration::from_millis(200)).await,
         "the epoch moved everywhere"
     );
 }

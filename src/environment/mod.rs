@@ -8,7 +8,7 @@
 //! | `GUICHET_DATABASE_URL` | `sqlite://guichet.db` | the SQL database holding accounts and all run-time state; `postgres://user@host:port/db` for PostgreSQL |
 //! | `GUICHET_REDIS_URL` | unset | Redis instead of SQL, for everything (several URLs, comma-separated: a Redis Cluster) |
 //! | `GUICHET_REDIS_PREFIX` | `guichet` | the prefix of every Redis key |
-//! | `GUICHET_REDIS_CACHE` | unset | `1`: Redis 6+ client-side caching (single server) |
+//! | `GUICHET_REDIS_CACHE` | unset | `1`: Redis 6+ client-side caching (a single server or a cluster) |
 //! | `GUICHET_SMTP_URL` | unset: letters are `.eml` files in `GUICHET_OUTBOX` | lettre SMTP URL, e.g. `smtp://127.0.0.1:2525` |
 //! | `GUICHET_OUTBOX` | `./outbox` | the folder of letters without SMTP |
 //! | `GUICHET_BASE_URL` | `http://{GUICHET_ADDR}` | the public origin: links in letters, and form posts |
@@ -289,6 +289,9 @@ impl Environment {
                 RedisStore::connect_caching(single, prefix).await?
             }
             [single] => RedisStore::connect(single, prefix).await?,
+            cluster if self.get("GUICHET_REDIS_CACHE") == Some("1") => {
+                RedisStore::connect_cluster_caching(cluster, prefix).await?
+            }
             cluster => RedisStore::connect_cluster(cluster, prefix).await?,
         };
         let state = format!("{redis:?}");

@@ -122,11 +122,30 @@ impl RedisStore {
 
     /// Connects to a Redis Cluster through any of its nodes.
     pub async fn connect_cluster(nodes: &[&str], prefix: &str) -> Result<Self, StoreError> {
-        let client = ClusterClient::builder(nodes.iter().copied())
+        Self::cluster(Self::cluster_builder(nodes), prefix).await
+    }
+
+    /// Like [`connect_cluster`](Self::connect_cluster), with client-side caching as in
+    /// [`connect_caching`](Self::connect_caching): each node tracks the keys this process read
+    /// from it and pushes their invalidation (RESP3).
+    pub async fn connect_cluster_caching(nodes: &[&str], prefix: &str) -> Result<Self, StoreError> {
+        let builder = Self::cluster_builder(nodes)
+            .use_protocol(redis::ProtocolVersion::RESP3)
+            .cache_config(redis::caching::CacheConfig::new());
+        Self::cluster(builder, prefix).await
+    }
+
+    fn cluster_builder(nodes: &[&str]) -> redis::cluster::ClusterClientBuilder {
+        ClusterClient::builder(nodes.iter().copied())
             .connection_timeout(TIMEOUT)
             .response_timeout(TIMEOUT)
-            .build()
-            .map_err(StoreError::new)?;
+    }
+
+    async fn cluster(
+        builder: redis::cluster::ClusterClientBuilder,
+        prefix: &str,
+    ) -> Result<Self, StoreError> {
+        let client = builder.build().map_err(StoreError::new)?;
         let connection = client
             .get_async_connection()
             .await
