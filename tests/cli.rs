@@ -704,3 +704,41 @@ async fn the_command_line_works_on_redis_while_the_portal_runs() {
     let (status, _, _) = sign_in(&served, MARIE, MARIE_PW).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "Redis: at once");
 }
+
+#[tokio::test]
+async fn every_command_explains_itself_and_usage_errors_exit_2() {
+    let dir = TempDir::new("cli-help");
+    let env = Env::new(dir.path(), &sqlite(dir.path()), None);
+    let commands: &[&[&str]] = &[
+        &[],
+        &["accounts"],
+        &["accounts", "list"],
+        &["accounts", "show"],
+        &["accounts", "add"],
+        &["accounts", "disable"],
+        &["accounts", "enable"],
+        &["accounts", "import"],
+        &["password", "issue"],
+        &["code", "send"],
+        &["sessions", "revoke"],
+        &["throttle", "clear"],
+        &["inbox", "mark"],
+        &["inbox", "unmark"],
+        &["inbox", "check"],
+        &["requests", "list"],
+        &["requests", "approve"],
+        &["requests", "reject"],
+        &["hash-password"],
+        &["serve"],
+    ];
+    for command in commands {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let run = env.run(&args);
+        run.exits(0);
+        assert!(run.stdout.contains("Usage: guichet"), "{run:?}");
+    }
+    let unknown = env.run(&["frobnicate"]);
+    unknown.exits(2);
+    assert!(unknown.stderr.contains("frobnicate"), "{unknown:?}");
+}
