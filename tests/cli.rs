@@ -59,45 +59,24 @@ async fn sign_in(
     code: &str,
     password: &str,
 ) -> (StatusCode, serde_json::Value, Option<String>) {
-    let reply = served
-        .remote
-        .post("/auth/login")
-        .accept_json()
-        .json(&json!({ "user_code": code, "password": password }))
-        .send()
-        .await;
-    let cookie = reply.set_cookie(COOKIE).map(|c| c.value.clone());
-    (reply.status, reply.json(), cookie)
+    let signed_in = served.sign_in(code, password).await;
+    (signed_in.status, signed_in.json, signed_in.session)
 }
 
 /// Whether this session cookie still opens `/auth/verify`.
 async fn is_alive(served: &Served, session: &str) -> bool {
-    let reply = served
-        .remote
-        .get("/auth/verify")
-        .session(session)
-        .send()
-        .await;
-    match reply.status {
+    match served.verify(session).await {
         StatusCode::OK => true,
         StatusCode::UNAUTHORIZED => false,
-        other => panic!("verify answered {other}: {}", reply.text()),
+        other => panic!("verify answered {other}"),
     }
 }
 
 /// Whether this session ends within the bound a change from another process takes to reach
-/// the server's read cache (`store::sql::DEFAULT_CACHE_TTL`, 1 s), with a margin.
+/// the server's read cache.
 async fn ends_soon(served: &Served, session: &str) -> bool {
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(2500);
-    loop {
-        if !is_alive(served, session).await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let wanted = StatusCode::UNAUTHORIZED;
+    desk::settles(wanted, || served.verify(session)).await == wanted
 }
 
 /// The status a sign-in settles on within that same bound.
@@ -107,14 +86,10 @@ async fn sign_in_settles(
     password: &str,
     wanted: StatusCode,
 ) -> StatusCode {
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(2500);
-    loop {
-        let (status, _, _) = sign_in(served, code, password).await;
-        if status == wanted || tokio::time::Instant::now() >= deadline {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    desk::settles(wanted, || async {
+        served.sign_in(code, password).await.status
+    })
+    .await
 }
 
 /// The letters to `address` received so far (waiting up to 10 s for at least `count`).

@@ -64,15 +64,8 @@ async fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
     }
 }
 
-/// Signs in over a new connection (never one the readiness check left open).
 async fn sign_in(served: &Served, code: &str, password: &str) -> StatusCode {
-    Remote::new(served.remote.addr)
-        .post("/auth/login")
-        .accept_json()
-        .form(&[("user_code", code), ("password", password)])
-        .send()
-        .await
-        .status
+    served.sign_in(code, password).await.status
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,16 +245,8 @@ async fn letters_queued_when_it_dies_are_delivered_by_the_next_start() {
 
 /// Signs in as an API client: the status and the session cookie, if any.
 async fn open_session(served: &Served, code: &str, password: &str) -> (StatusCode, Option<String>) {
-    let reply = Remote::new(served.remote.addr)
-        .post("/auth/login")
-        .accept_json()
-        .form(&[("user_code", code), ("password", password)])
-        .send()
-        .await;
-    (
-        reply.status,
-        reply.set_cookie(COOKIE).map(|c| c.value.clone()),
-    )
+    let signed_in = served.sign_in(code, password).await;
+    (signed_in.status, signed_in.session)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,49 +8,20 @@ mod common;
 mod desk;
 mod postgres_server;
 
-use std::time::Duration;
-
 use common::*;
 use desk::{Env, Served};
 use guichet::password::Hasher;
 use http::StatusCode;
 use postgres_server::PostgresServer;
-use serde_json::json;
 
 async fn sign_in(served: &Served, code: &str, password: &str) -> (StatusCode, Option<String>) {
-    let reply = served
-        .remote
-        .post("/auth/login")
-        .accept_json()
-        .json(&json!({ "user_code": code, "password": password }))
-        .send()
-        .await;
-    (
-        reply.status,
-        reply.set_cookie(COOKIE).map(|c| c.value.clone()),
-    )
+    let signed_in = served.sign_in(code, password).await;
+    (signed_in.status, signed_in.session)
 }
 
-async fn verify(served: &Served, session: &str) -> StatusCode {
-    served
-        .remote
-        .get("/auth/verify")
-        .session(session)
-        .send()
-        .await
-        .status
-}
-
-/// The status `/auth/verify` settles on within 2.5 s (each portal's read cache lives 1 s).
+/// The status `/auth/verify` settles on (each portal's read cache lives 1 s).
 async fn verify_settles(served: &Served, session: &str, wanted: StatusCode) -> StatusCode {
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(2500);
-    loop {
-        let status = verify(served, session).await;
-        if status == wanted || tokio::time::Instant::now() >= deadline {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    desk::settles(wanted, || served.verify(session)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,7 +50,7 @@ async fn two_portals_share_sessions_and_limits_and_ride_out_a_database_outage() 
     let (status, marie) = sign_in(&a, MARIE, MARIE_PW).await;
     assert_eq!(status, StatusCode::OK);
     let marie = marie.expect("a session cookie");
-    assert_eq!(verify(&b, &marie).await, StatusCode::OK);
+    assert_eq!(b.verify(&marie).await, StatusCode::OK);
     let out = b
         .remote
         .post("/auth/logout")

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
-use crate::common::Remote;
+use crate::common::{Remote, COOKIE};
 
 /// The `guichet` executable cargo built for these tests.
 pub fn binary() -> &'static str {
@@ -190,7 +190,59 @@ impl Drop for Served {
     }
 }
 
+/// Asks `probe` until it answers `wanted` or 2.5 s pass, and returns its last answer: a change
+/// made by another process reaches a server's SQL read cache within 1 s
+/// (`store::sql::DEFAULT_CACHE_TTL`), with a margin here for a loaded machine.
+pub async fn settles<F, Fut>(wanted: StatusCode, mut probe: F) -> StatusCode
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = StatusCode>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(2500);
+    loop {
+        let status = probe().await;
+        if status == wanted || tokio::time::Instant::now() >= deadline {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What a sign-in as an API client got back.
+pub struct SignedIn {
+    pub status: StatusCode,
+    pub json: serde_json::Value,
+    /// The session cookie's value, if one was set.
+    pub session: Option<String>,
+}
+
 impl Served {
+    /// Signs in as an API client (JSON), over a new connection: never one the readiness check
+    /// left open, so that connection limits are really exercised.
+    pub async fn sign_in(&self, code: &str, password: &str) -> SignedIn {
+        let reply = Remote::new(self.remote.addr)
+            .post("/auth/login")
+            .accept_json()
+            .json(&serde_json::json!({ "user_code": code, "password": password }))
+            .send()
+            .await;
+        SignedIn {
+            status: reply.status,
+            json: serde_json::from_slice(&reply.body).unwrap_or_default(),
+            session: reply.set_cookie(COOKIE).map(|c| c.value.clone()),
+        }
+    }
+
+    /// What `/auth/verify` answers to this session cookie.
+    pub async fn verify(&self, session: &str) -> StatusCode {
+        Remote::new(self.remote.addr)
+            .get("/auth/verify")
+            .session(session)
+            .send()
+            .await
+            .status
+    }
+
     async fn wait_until_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
