@@ -68,7 +68,7 @@
 //! ## What ships
 //!
 //! * The library: the layers, guards, extractors and flows above, with stores in memory,
-//!   SQLite and PostgreSQL (features `sqlite`, default, and `postgres`) and Redis (feature
+//!   SQLite and PostgreSQL (features `sqlite` and `postgres`, both default) and Redis (feature
 //!   `redis`, default; Redis Cluster and client-side caching included).
 //! * The `guichet` binary (feature `cli`, default): customer service's commands on the
 //!   portal's state, and `guichet serve`, the desk as a standalone server for reverse proxies
