@@ -1,7 +1,7 @@
 //! Shared inboxes: addresses more than one person reads, where a credential must never go.
 //!
 //! The FAQ asks people with a shared address not to request their password by email and to
-//! call customer service instead. guichet enforces it: before anything is mailed, [`detect`]
+//! call customer service instead. guichet enforces it: before anything is mailed, it
 //! says whether the stored address is shared and which rule says so. The policy
 //! ([`SharedInboxPolicy`](crate::config::SharedInboxPolicy)) then sends a notice without any
 //! credential (default) or nothing; an audit event records the account and the rule either way.

@@ -128,7 +128,7 @@ impl fmt::Debug for SessionCookie {
     }
 }
 
-/// The hash of a [`SessionId`], under which stores keep the session.
+/// The hash of a session id (the cookie's secret), under which stores keep the session.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionKey([u8; 32]);
 

@@ -15,7 +15,7 @@
 //!
 //! Every method can fail with [`StoreError`]; guichet then fails closed (`503`), never open.
 //! No store ever receives a session id or a password in clear: sessions are keyed by
-//! [`SessionKey`](crate::session::SessionKey), a BLAKE2b hash of the id, and passwords arrive
+//! [`SessionKey`], a BLAKE2b hash of the id, and passwords arrive
 //! as argon2id PHC strings.
 
 #[cfg(feature = "test-util")]
@@ -327,7 +327,7 @@ pub trait RateLimitStore: Send + Sync + 'static {
     ) -> Result<Option<Duration>, StoreError>;
 }
 
-/// Sign-in throttles per user code (known or not), with [GCRA](crate::limit::gcra) semantics:
+/// Sign-in throttles per user code (known or not), with GCRA semantics:
 /// like [`RateLimitStore`], and a success clears them.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync + 'static {

@@ -412,7 +412,7 @@ impl AccountStore for SqlStore {
         previous
     }
 
-    /// One transaction, [`BATCH`] accounts per statement.
+    /// One transaction, a batch of accounts per statement.
     async fn put_accounts(&self, accounts: &[Account]) -> Result<(), StoreError> {
         let accounts = last_of_each_code(accounts);
         let rows = accounts
