@@ -119,11 +119,20 @@ impl Guichet {
         CustomerService::new(Arc::clone(&self.ctx), operator)
     }
 
-    /// Stops accepting emails and waits, at most `deadline`, for the queued ones to be
-    /// delivered (or given up). Call it when the server has stopped; returns whether it drained.
+    /// Waits, at most `deadline` in all, for the work requests left behind their answers (a
+    /// credential request's letter is queued after a random pause), then stops accepting
+    /// emails and waits for the queued ones to be delivered (or given up). Call it when the
+    /// server has stopped; returns whether everything drained. What did not stays in the
+    /// durable queue for the next start.
     pub async fn shutdown(&self, deadline: std::time::Duration) -> bool {
-        let stopped = self.postman.stop(deadline).await;
-        stopped && self.ctx.store.waiting().await.is_ok_and(|n| n == 0)
+        let until = tokio::time::Instant::now() + deadline;
+        self.ctx.background.close();
+        let finished = tokio::time::timeout_at(until, self.ctx.background.wait())
+            .await
+            .is_ok();
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        let stopped = self.postman.stop(left).await;
+        finished && stopped && self.ctx.store.waiting().await.is_ok_and(|n| n == 0)
     }
 }
 
@@ -307,6 +316,7 @@ impl GuichetBuilder {
             audit: self.audit,
             meters: crate::metrics::Meters::new(),
             letter_queued: Box::new(move || bell.wake()),
+            background: tokio_util::task::TaskTracker::new(),
             config: self.config,
         });
         let _ = home.set(Arc::downgrade(&ctx));

@@ -33,6 +33,10 @@ pub(crate) struct Context {
     pub(crate) meters: crate::metrics::Meters,
     /// Called after a letter was queued, so that it leaves at once.
     pub(crate) letter_queued: Box<dyn Fn() + Send + Sync>,
+    /// What accepted requests left to do after their answer (a credential request's lookups
+    /// and letter, a rehash): awaited by [`Guichet::shutdown`](crate::Guichet::shutdown), so
+    /// that a request answered just before a stop is not lost.
+    pub(crate) background: tokio_util::task::TaskTracker,
 }
 
 impl Context {

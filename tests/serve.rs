@@ -207,6 +207,40 @@ async fn sigterm_stops_it_cleanly() {
     );
 }
 
+/// A request answered just before SIGTERM is not lost: its background work (the pause, the
+/// lookups, queueing the letter) finishes, and the drain sends the letter before exit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_right_after_a_request_still_sends_its_letter() {
+    let dir = TempDir::new("serve-term-letter");
+    let smtp = SmtpServer::start().await;
+    let env = deployment(dir.path(), "", Some(smtp.url())).await;
+    let mut served = env.serve().await;
+    let asked = served
+        .remote
+        .post("/auth/password")
+        .form(&[("user_code", LUC)])
+        .send()
+        .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    let status = served.terminate();
+    assert!(
+        status.success(),
+        "exit status {status}: {}",
+        served.log_text()
+    );
+    let letters = smtp.received();
+    assert_eq!(
+        letters.len(),
+        1,
+        "the letter left before the process exited: {}",
+        served.log_text()
+    );
+    assert!(letters[0]
+        .to
+        .iter()
+        .any(|to| to.contains("luc@acme.example")));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn letters_queued_when_it_dies_are_delivered_by_the_next_start() {
     let dir = TempDir::new("serve-letters");

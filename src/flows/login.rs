@@ -233,7 +233,7 @@ where
     let restricted = accepted.restricted.is_some();
     ctx.store.clear(throttle, code.as_str()).await?;
     if let (Some(verified), Some(password)) = (accepted.rehash, password) {
-        tokio::spawn(rehash(
+        ctx.background.spawn(rehash(
             Arc::clone(ctx),
             code.clone(),
             password,

@@ -102,7 +102,8 @@ where
         ip,
     });
     let language = ctx.respond.language(&parts.headers);
-    tokio::spawn(credential_request::handle(Arc::clone(ctx), code, language));
+    ctx.background
+        .spawn(credential_request::handle(Arc::clone(ctx), code, language));
 
     let m = Messages::of(language);
     Ok(notice(
