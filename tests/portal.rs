@@ -1,5 +1,5 @@
 //! The portal example end to end: the example binary is built, started as a separate process
-//! with the environment of the contract (DESIGN.md §5), and driven over HTTP like a browser
+//! with the environment the README documents (`GUICHET_*`), and driven over HTTP like a browser
 //! and an API client would, with cookies handled by hand.
 
 mod common;

@@ -174,19 +174,6 @@ where
         Change::Save(Some(now.epoch()))
     })
     .await?;
-    if epoch.is_some() {
-        ctx.write_back(code, Some(&hash)).await;
-    }
-    let Some(epoch) = epoch else {
-        return Ok(ctx
-            .deny(
-                Denial::SignInRequired,
-                &parts.method,
-                &parts.uri,
-                &parts.headers,
-            )
-            .await);
-    };
     let event = AuditEvent::PasswordChanged {
         user_code: code.clone(),
     };
@@ -196,6 +183,7 @@ where
         parts,
         &identity,
         epoch,
+        &hash,
         next.as_deref(),
         event,
     )

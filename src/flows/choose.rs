@@ -125,19 +125,6 @@ where
         Change::Save(Some(credentials.epoch()))
     })
     .await?;
-    if epoch.is_some() {
-        ctx.write_back(code, Some(&hash)).await;
-    }
-    let Some(epoch) = epoch else {
-        return Ok(ctx
-            .deny(
-                Denial::SignInRequired,
-                &parts.method,
-                &parts.uri,
-                &parts.headers,
-            )
-            .await);
-    };
     let event = AuditEvent::PasswordChosen {
         user_code: code.clone(),
     };
@@ -147,6 +134,7 @@ where
         parts,
         &identity,
         epoch,
+        &hash,
         next.as_deref(),
         event,
     )

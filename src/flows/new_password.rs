@@ -9,6 +9,7 @@ use http::{Response, StatusCode};
 
 use crate::audit::AuditEvent;
 use crate::context::Context;
+use crate::deny::Denial;
 use crate::error::Refusal;
 use crate::identity::Identity;
 use crate::limit::Limit;
@@ -97,17 +98,33 @@ pub(super) fn render(
     ctx.respond.html(status, html)
 }
 
-/// After the new password is stored under `epoch`: the sign-in throttle is cleared, this
-/// session rotated, the event audited, and the person sent on.
+/// After the new password (`hash`) was stored: `epoch` is the account's epoch then, `None`
+/// if the credentials moved meanwhile (the session may no longer choose: refused as any
+/// protected route refuses). Otherwise the hash is written back to a directory that keeps
+/// passwords, the sign-in throttle is cleared, this session rotated, the event audited, and
+/// the person sent on.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn done(
     ctx: &Context,
     session: &Session,
     parts: &Parts,
     identity: &Identity,
-    epoch: u64,
+    epoch: Option<u64>,
+    hash: &str,
     next: Option<&str>,
     event: AuditEvent,
 ) -> Result<Response<Body>, Refusal> {
+    let Some(epoch) = epoch else {
+        return Ok(ctx
+            .deny(
+                Denial::SignInRequired,
+                &parts.method,
+                &parts.uri,
+                &parts.headers,
+            )
+            .await);
+    };
+    ctx.write_back(identity.user_code(), Some(hash)).await;
     let code = identity.user_code();
     ctx.store
         .clear(Limit::SignInPerUserCode, code.as_str())

@@ -1,4 +1,4 @@
-//! The command line, as clap reads it (DESIGN: every command takes `--json`).
+//! The command line, as clap reads it (every command takes `--json`).
 
 use std::time::Duration;
 

@@ -9,8 +9,10 @@ use crate::error::{ConfigError, StoreError};
 use crate::identity::{Account, AccountStatus, CasePolicy, Client, Email, ServiceName, UserCode};
 use crate::store::Directory;
 
-/// The embedded [`Directory`]: accounts and clients from the portal's TOML file (format in
-/// `DESIGN.md` and the README), checked as a whole when loaded: unknown clients, services the
+/// The embedded [`Directory`]: accounts and clients from the portal's TOML file (`[[client]]`
+/// with `id`, `name`, `contact`, `services`; `[[account]]` with `code`, `name`, `email`,
+/// `client`, `services`, optional `password_hash` and `shared_inbox`: the README shows one),
+/// checked as a whole when loaded: unknown clients, services the
 /// client does not subscribe to, duplicate codes, a contact person from another client, and
 /// unreadable password hashes are all refused with the offending entry named.
 #[derive(Debug, Clone)]
