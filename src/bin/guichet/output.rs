@@ -1,4 +1,4 @@
-//! What the commands print: one JSON value with `--json` (the shapes the README documents), lines
+//! What the commands print: one JSON value with `--json` (stable shapes for scripts), lines
 //! of text otherwise.
 
 use std::time::Duration;
