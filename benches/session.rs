@@ -11,7 +11,9 @@
 //!   connection, `GET /account` (guarded) against `GET /bare` (no guichet layer), same server,
 //!   same cookie and headers. This is the ratio behind the "guarded ≥ 0.95 × bare" target.
 //!   The server also has `GET /public`: the same handler inside the session layer without a
-//!   guard (the "public route through the session layer ≥ 0.98 × without it" target).
+//!   guard (the "public route through the session layer ≥ 0.98 × without it" target), and
+//!   `GET /handler`: the handler guarded the lean way (`get(ok.layer(RequireAuth::new()))`,
+//!   axum's `Handler::layer`), measured against `/public` (guarded ÷ unguarded, same layers).
 //!
 //! Client and server share one current-thread tokio runtime (see [`runtime`]).
 //!
@@ -22,9 +24,12 @@
 //!
 //! The bench also counts **allocations per authenticated request**: a global allocator counts
 //! the calls to `alloc`, `alloc_zeroed` and `realloc` during N in-process `oneshot` calls of the
-//! guarded route, minus the same for the bare router, divided by N (target: at most 3). Beside
-//! it, the same routes with no-op layers tell axum's own layering (each `layer` boxes the route
-//! and its future) from guichet's allocations. `GUICHET_BENCH_TRACE_ALLOCS=guarded cargo bench
+//! guarded route, minus the same for the bare router, divided by N (target: at most 3), for
+//! three compositions: the guard on the route (`get(ok).layer(guard)`) inside `Router::layer`,
+//! the guard on the handler (`get(ok.layer(guard))`), and the guard on the handler with the
+//! session layer wrapped around the finished router (`session_layer().layer(router)`). Beside
+//! them, the same routes with no-op layers tell axum's own layering (each `layer` boxes the
+//! route and its future) from guichet's allocations. `GUICHET_BENCH_TRACE_ALLOCS=guarded cargo bench
 //! --bench session` prints where each allocation of one request comes from instead of
 //! benchmarking (see [`trace_allocations`]).
 //!
@@ -37,6 +42,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::handler::Handler;
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
@@ -45,6 +51,7 @@ use guichet::config::Config;
 use guichet::limit::PeerAddr;
 use guichet::mail::Outbox;
 use guichet::password::Hasher;
+use guichet::session::SessionService;
 use guichet::store::memory::{AccountsFile, MemoryStore};
 use guichet::{Guichet, RequireAuth};
 use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, HOST, SET_COOKIE};
@@ -54,7 +61,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::runtime::Runtime;
 use tower::layer::util::Identity as NoopLayer;
-use tower::ServiceExt;
+use tower::{Layer, ServiceExt};
 
 // ---------------------------------------------------------------------------------------------
 // Allocation counting.
@@ -156,7 +163,7 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 /// Allocator calls and bytes asked for, per request, over `n` in-process requests to `service`
 /// (after a warm-up). Everything runs on this thread (current-thread runtime); tasks the
 /// requests spawned get a few turns before counting stops, so deferred work counts too.
-async fn allocations_per_request(service: &Router, cookie: &HeaderValue, n: u32) -> (f64, f64) {
+async fn allocations_per_request(service: &impl App, cookie: &HeaderValue, n: u32) -> (f64, f64) {
     for _ in 0..100 {
         in_process(service, cookie).await;
     }
@@ -201,6 +208,12 @@ struct Fixture {
     /// `MethodRouter::layer` box the route and its future), for the allocation count.
     noop_guarded: Router,
     noop_layered: Router,
+    /// The guard on the handler (`get(ok.layer(RequireAuth::new()))`, axum's `Handler::layer`)
+    /// instead of on the route (`get(ok).layer(..)`): no second boxed route level.
+    handler_guarded: Router,
+    /// `handler_guarded`'s route with the session layer wrapped around the finished router
+    /// (`session_layer().layer(router)`) instead of `Router::layer`: no axum layering at all.
+    wrapped: SessionService<Router>,
     cookie: HeaderValue,
 }
 
@@ -251,6 +264,7 @@ password_hash = "{hash}"
     // every request, allocations a served app never pays.
     let guarded = Router::new()
         .route("/account", get(ok).layer(RequireAuth::new()))
+        .route("/handler", get(ok.layer(RequireAuth::new())))
         .route("/public", get(ok))
         .nest_service(guichet.prefix(), guichet.flows())
         .layer(guichet.session_layer())
@@ -268,6 +282,16 @@ password_hash = "{hash}"
         .route("/account", get(ok))
         .layer(NoopLayer::new())
         .with_state(());
+    let handler_guarded = Router::new()
+        .route("/account", get(ok.layer(RequireAuth::new())))
+        .nest_service(guichet.prefix(), guichet.flows())
+        .layer(guichet.session_layer())
+        .with_state(());
+    let wrapped = guichet.session_layer().layer(
+        Router::new()
+            .route("/account", get(ok.layer(RequireAuth::new())))
+            .with_state(()),
+    );
 
     let login = Request::post(format!("{}/login", guichet.prefix()))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -294,17 +318,45 @@ password_hash = "{hash}"
         bare,
         noop_guarded,
         noop_layered,
+        handler_guarded,
+        wrapped,
         cookie,
     };
     // Both answer "ok" to the same request, so they do the same work apart from guichet's.
     assert_eq!(in_process(&fixture.guarded, &fixture.cookie).await, 2);
     assert_eq!(in_process(&fixture.layered, &fixture.cookie).await, 2);
     assert_eq!(in_process(&fixture.bare, &fixture.cookie).await, 2);
+    assert_eq!(
+        in_process(&fixture.handler_guarded, &fixture.cookie).await,
+        2
+    );
+    assert_eq!(in_process(&fixture.wrapped, &fixture.cookie).await, 2);
     fixture
 }
 
+/// What the in-process figures call: an axum `Router`, or a router wrapped from outside.
+trait App:
+    tower::Service<
+        Request<axum::body::Body>,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future: Send,
+    > + Clone
+{
+}
+
+impl<S> App for S where
+    S: tower::Service<
+            Request<axum::body::Body>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+            Future: Send,
+        > + Clone
+{
+}
+
 /// One `GET /account` through `service`; the body is read to the end. Returns its length.
-async fn in_process(service: &Router, cookie: &HeaderValue) -> usize {
+async fn in_process(service: &impl App, cookie: &HeaderValue) -> usize {
     let request = Request::get("/account")
         .header(COOKIE, cookie.clone())
         .body(axum::body::Body::empty())
@@ -320,7 +372,8 @@ async fn in_process(service: &Router, cookie: &HeaderValue) -> usize {
         .len()
 }
 
-/// A server on `127.0.0.1:0` serving `/account` (guarded, inside the session layer), `/public`
+/// A server on `127.0.0.1:0` serving `/account` (guarded, inside the session layer), `/handler`
+/// (the same with the guard on the handler), `/public`
 /// (inside the session layer, no guard), the flows, and `/bare` (added after the layer: no
 /// guichet code runs for it).
 async fn serve(fixture: &Fixture) -> SocketAddr {
@@ -427,12 +480,12 @@ trait Probe {
     async fn one(&mut self) -> usize;
 }
 
-struct InProcess<'a> {
-    service: &'a Router,
+struct InProcess<'a, S> {
+    service: &'a S,
     cookie: &'a HeaderValue,
 }
 
-impl Probe for InProcess<'_> {
+impl<S: App> Probe for InProcess<'_, S> {
     async fn one(&mut self) -> usize {
         in_process(self.service, self.cookie).await
     }
@@ -547,32 +600,33 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
         },
         &mut bare(),
     ));
-    let http = rt.block_on(async {
-        let mut guarded = Http {
-            client: connect(addr).await,
-            path: "/account",
+    let pair = |with: &'static str, without: &'static str| {
+        rt.block_on(async {
+            let mut with = Http {
+                client: connect(addr).await,
+                path: with,
+                cookie: &fixture.cookie,
+            };
+            let mut without = Http {
+                client: connect(addr).await,
+                path: without,
+                cookie: &fixture.cookie,
+            };
+            side_by_side(rounds, http_batch, &mut with, &mut without).await
+        })
+    };
+    let http = pair("/account", "/bare");
+    let http_layer_only = pair("/public", "/bare");
+    let http_handler = pair("/handler", "/public");
+    let in_proc_wrapped = rt.block_on(side_by_side(
+        rounds,
+        in_batch,
+        &mut InProcess {
+            service: &fixture.wrapped,
             cookie: &fixture.cookie,
-        };
-        let mut bare = Http {
-            client: connect(addr).await,
-            path: "/bare",
-            cookie: &fixture.cookie,
-        };
-        side_by_side(rounds, http_batch, &mut guarded, &mut bare).await
-    });
-    let http_layer_only = rt.block_on(async {
-        let mut public = Http {
-            client: connect(addr).await,
-            path: "/public",
-            cookie: &fixture.cookie,
-        };
-        let mut bare = Http {
-            client: connect(addr).await,
-            path: "/bare",
-            cookie: &fixture.cookie,
-        };
-        side_by_side(rounds, http_batch, &mut public, &mut bare).await
-    });
+        },
+        &mut bare(),
+    ));
     let (guarded_allocs, guarded_bytes) = rt.block_on(allocations_per_request(
         &fixture.guarded,
         &fixture.cookie,
@@ -598,6 +652,16 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
         &fixture.cookie,
         counted,
     ));
+    let (handler_allocs, handler_bytes) = rt.block_on(allocations_per_request(
+        &fixture.handler_guarded,
+        &fixture.cookie,
+        counted,
+    ));
+    let (wrapped_allocs, wrapped_bytes) = rt.block_on(allocations_per_request(
+        &fixture.wrapped,
+        &fixture.cookie,
+        counted,
+    ));
     let per_authenticated = guarded_allocs - bare_allocs;
 
     let verdict = |pass: bool| if pass { "PASS" } else { "MISS" };
@@ -616,8 +680,18 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
             None,
         ),
         (
+            "in_process (oneshot): guard on the handler, session layer wrapped around the router",
+            &in_proc_wrapped,
+            None,
+        ),
+        (
             "http (keep-alive, 1 conn): guarded `/account` ÷ `/bare`",
             &http,
+            Some(0.95),
+        ),
+        (
+            "http (keep-alive, 1 conn): the same handler guarded ÷ unguarded, both in the session layer (guard on the handler), `/handler` ÷ `/public`",
+            &http_handler,
             Some(0.95),
         ),
         (
@@ -647,6 +721,18 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
         "| **authenticated request, memory store: guarded − bare** | **{per_authenticated:.2}** | {:.0} | ≤ 3 | {} |",
         guarded_bytes - bare_bytes,
         verdict(per_authenticated <= 3.0)
+    );
+    println!(
+        "| authenticated request, guard on the handler (`get(ok.layer(RequireAuth::new()))`): − bare | {:.2} | {:.0} | ≤ 3 | {} |",
+        handler_allocs - bare_allocs,
+        handler_bytes - bare_bytes,
+        verdict(handler_allocs - bare_allocs <= 3.0)
+    );
+    println!(
+        "| the same, session layer wrapped around the router (`session_layer().layer(router)`): − bare | {:.2} | {:.0} | ≤ 3 | {} |",
+        wrapped_allocs - bare_allocs,
+        wrapped_bytes - bare_bytes,
+        verdict(wrapped_allocs - bare_allocs <= 3.0)
     );
     println!(
         "| public request through the session layer: layered − bare | {:.2} | {:.0} | context | — |",
@@ -683,29 +769,37 @@ fn summary(rt: &Runtime, fixture: &Fixture, addr: SocketAddr, full: bool) {
     }
 }
 
-/// `GUICHET_BENCH_TRACE_ALLOCS=guarded|layered|bare|noop_guarded|noop_layered`: after a
+/// `GUICHET_BENCH_TRACE_ALLOCS=guarded|layered|bare|noop_guarded|noop_layered|handler_guarded|wrapped`: after a
 /// warm-up, one in-process request to that router with every allocation's origin printed to
 /// stderr (in a `cargo test --bench session` build the frames have file and line numbers).
 /// Background tasks that happen to run meanwhile (the mail queue's first poll) show up too.
 fn trace_allocations(rt: &Runtime, fixture: &Fixture, which: &str) {
-    let service = match which {
-        "guarded" => &fixture.guarded,
-        "layered" => &fixture.layered,
-        "noop_guarded" => &fixture.noop_guarded,
-        "noop_layered" => &fixture.noop_layered,
-        "bare" => &fixture.bare,
-        other => panic!("GUICHET_BENCH_TRACE_ALLOCS={other}: guarded, layered, bare, noop_guarded or noop_layered"),
-    };
+    match which {
+        "guarded" => trace_one(rt, &fixture.guarded, &fixture.cookie, which),
+        "layered" => trace_one(rt, &fixture.layered, &fixture.cookie, which),
+        "noop_guarded" => trace_one(rt, &fixture.noop_guarded, &fixture.cookie, which),
+        "noop_layered" => trace_one(rt, &fixture.noop_layered, &fixture.cookie, which),
+        "bare" => trace_one(rt, &fixture.bare, &fixture.cookie, which),
+        "handler_guarded" => trace_one(rt, &fixture.handler_guarded, &fixture.cookie, which),
+        "wrapped" => trace_one(rt, &fixture.wrapped, &fixture.cookie, which),
+        other => panic!(
+            "GUICHET_BENCH_TRACE_ALLOCS={other}: guarded, layered, bare, noop_guarded, \
+             noop_layered, handler_guarded or wrapped"
+        ),
+    }
+}
+
+fn trace_one(rt: &Runtime, service: &impl App, cookie: &HeaderValue, which: &str) {
     rt.block_on(async {
         for _ in 0..100 {
-            in_process(service, &fixture.cookie).await;
+            in_process(service, cookie).await;
         }
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
         eprintln!("allocations of one in-process GET /account through `{which}`:");
         TRACING.store(true, Ordering::SeqCst);
-        in_process(service, &fixture.cookie).await;
+        in_process(service, cookie).await;
         TRACING.store(false, Ordering::SeqCst);
     });
 }

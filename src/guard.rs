@@ -8,11 +8,14 @@
 //! who is asking: a store that cannot answer gives `503`.
 //!
 //! ```
-//! use axum::{routing::get, Router};
+//! use axum::{handler::Handler, routing::get, Router};
 //! use guichet::{RequireAuth, RequireService};
 //!
 //! let app: Router = Router::new()
-//!     .route("/account", get(|| async { "mine" }).layer(RequireAuth::new()))
+//!     // On the handler (axum's `Handler::layer`)...
+//!     .route("/account", get((|| async { "mine" }).layer(RequireAuth::new())))
+//!     // ...or on the route: the same answers, but axum boxes the layered route and its
+//!     // future once more per request.
 //!     .route("/services/collection", get(|| async { "collection" }).layer(RequireService::new("collection")));
 //! ```
 //!

@@ -11,20 +11,24 @@ use crate::session::Session;
 /// Puts a lazy [`Session`] into every request's extensions. It never refuses a request, never
 /// touches a store, and does nothing to the response: guards, extractors and the flows decide,
 /// and the flows set the session cookie on their own answers. A route that never asks who is
-/// signed in pays one small allocation. Put it outermost, around the guarded routes *and* the
-/// flows (and around tracing or CORS layers, which then see guichet's answers too).
+/// signed in pays one small allocation. Put it around the guarded routes *and* the
+/// flows (and inside tracing or CORS layers, which then see guichet's answers too).
 ///
 /// ```
 /// # fn demo(guichet: guichet::Guichet) {
-/// use axum::{routing::get, Router};
+/// use axum::{handler::Handler, routing::get, Router};
 /// use guichet::RequireAuth;
 ///
 /// let app: Router = Router::new()
-///     .route("/account", get(|| async { "mine" }).layer(RequireAuth::new()))
+///     .route("/account", get((|| async { "mine" }).layer(RequireAuth::new())))
 ///     .nest_service(guichet.prefix(), guichet.flows())
 ///     .layer(guichet.session_layer());
 /// # }
 /// ```
+///
+/// `Router::layer` makes axum box every route and its future once more per request; wrapping
+/// the finished router instead (`guichet.session_layer().layer(router)`, a
+/// [`SessionService`]) does the same job without that.
 #[derive(Clone)]
 pub struct SessionLayer {
     ctx: Arc<Context>,
