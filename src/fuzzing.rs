@@ -37,11 +37,14 @@ pub struct Cookie {
 /// The session cookie's value, as [`SessionLayer`](crate::SessionLayer) reads it; `None` for
 /// anything that is not a well-formed cookie.
 pub fn session_cookie(value: &str) -> Option<Cookie> {
-    SessionCookie::parse(value).map(|cookie| Cookie {
+    let cookie = SessionCookie::parse(value)?;
+    let code = cookie.claimed_code()?;
+    let user_code = cookie.user_code();
+    Some(Cookie {
         id: cookie.id.to_cookie(),
-        code: cookie.code().to_owned(),
-        user_code: cookie.user_code().map(|code| code.as_str().to_owned()),
-        value: cookie.to_value(),
+        value: crate::session::cookie_value(&cookie.id, &code),
+        code,
+        user_code: user_code.map(|code| code.as_str().to_owned()),
     })
 }
 

@@ -88,7 +88,7 @@
 //!   never access; public routes go on as anonymous and a warning is logged.
 //! * **Same answer, same time.** A sign-in with an unknown user code does the same lookups, a
 //!   full argon2 verification against a dummy hash, and gets the same body as a wrong password.
-//! * **No secret at rest in clear.** Stores see a BLAKE2b hash of the session id, never the id;
+//! * **No secret at rest in clear.** Stores see a SHA-256 hash of the session id, never the id;
 //!   passwords only as argon2id PHC strings; temporary passwords as BLAKE2b digests; the mail
 //!   queue holds letters, and a temporary password is only generated when its letter is sent.
 //! * **Hashing never starves the runtime.** argon2 runs on dedicated threads (one less than the

@@ -9,7 +9,7 @@ use crate::config::CookieConfig;
 use crate::context::Context;
 use crate::error::StoreError;
 use crate::identity::{Account, Identity};
-use crate::session::{lifecycle, SessionCookie};
+use crate::session::{cookie_value, lifecycle, SessionCookie};
 
 /// The request's session, put into the request extensions by the
 /// [`SessionLayer`](super::SessionLayer). Nothing is read until someone asks who is signed in;
@@ -38,14 +38,12 @@ pub enum SessionState {
     SignedIn(Identity),
 }
 
-/// What one session cookie in a request says. (It lives on the stack for a moment: boxing the
-/// cookie would cost an allocation on every signed-in request.)
-#[allow(clippy::large_enum_variant)]
-enum Sent {
+/// What one session cookie in a request says (borrowed from the request's `Cookie` header).
+enum Sent<'a> {
     /// No session cookie.
     Nothing,
     /// One readable session cookie.
-    Cookie(SessionCookie),
+    Cookie(SessionCookie<'a>),
     /// Something unusable: malformed, or several cookies of our name (one may have been planted
     /// by a sibling sub-domain, so none is trusted).
     Unusable,
@@ -137,7 +135,7 @@ impl Session {
         &self.ctx
     }
 
-    fn sent(&self) -> Sent {
+    fn sent(&self) -> Sent<'_> {
         let Some(cookies) = self.cookies.as_ref().and_then(|v| v.to_str().ok()) else {
             return Sent::Nothing;
         };
@@ -167,7 +165,7 @@ impl Session {
             lifecycle::close(&self.ctx, &old.id).await?;
         }
         let id = lifecycle::open(&self.ctx, account, epoch, restricted).await?;
-        let value = SessionCookie::new(id, &account.code).to_value();
+        let value = cookie_value(&id, account.code.as_str());
         Ok(set_cookie(&self.ctx.config.cookies, value))
     }
 

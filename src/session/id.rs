@@ -2,42 +2,62 @@ use std::fmt;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64ct::{Base64UrlUnpadded, Encoding};
-use blake2::{Blake2b, Digest};
+use sha2::{Digest, Sha256};
 
-/// A session id: 256 bits from the OS RNG, sent to the browser as 43 base64url characters.
-/// Only the client ever holds it; stores see its [`SessionKey`].
+/// Characters of a session id in the cookie: 256 bits in unpadded base64url.
+const ID_CHARS: usize = 43;
+
+/// A session id: 256 bits from the OS RNG, held as the 43 base64url characters the browser
+/// sends back. Only the client ever holds it; stores see its [`SessionKey`].
+///
+/// The id stays in its text form: reading a cookie checks 43 characters of the alphabet and
+/// hashes them, with no decoding on the request path. A text that is not the canonical
+/// spelling of 256 bits (the last character carries 2 spare bits) is just another id that no
+/// store knows.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct SessionId([u8; 32]);
+pub(crate) struct SessionId([u8; ID_CHARS]);
 
 impl SessionId {
     /// A fresh random id.
     pub(crate) fn generate() -> Self {
         let mut bytes = [0u8; 32];
         OsRng.fill_bytes(&mut bytes);
-        Self(bytes)
+        let mut text = [0u8; ID_CHARS];
+        // 32 bytes always encode to exactly 43 characters.
+        let _ = Base64UrlUnpadded::encode(&bytes, &mut text);
+        Self(text)
     }
 
-    /// Reads a cookie value; anything but exactly 43 base64url characters is not an id.
+    /// Reads a cookie value; anything but exactly 43 base64url characters is not an id. Every
+    /// character is looked at, valid or not, with no branch on its value: the time taken says
+    /// nothing about the id.
     pub(crate) fn from_cookie(value: &str) -> Option<Self> {
-        if value.len() != 43 {
-            return None;
-        }
-        let mut bytes = [0u8; 32];
-        let decoded = Base64UrlUnpadded::decode(value, &mut bytes).ok()?;
-        (decoded.len() == 32).then_some(Self(bytes))
+        let text: [u8; ID_CHARS] = value.as_bytes().try_into().ok()?;
+        let valid = text.iter().fold(true, |all, &c| all & is_base64url(c));
+        valid.then_some(Self(text))
     }
 
     /// The cookie value.
     pub(crate) fn to_cookie(&self) -> String {
-        Base64UrlUnpadded::encode_string(&self.0)
+        // Only base64url characters ever get here (`generate`, `from_cookie`).
+        String::from_utf8_lossy(&self.0).into_owned()
     }
 
-    /// The key stores file the session under: BLAKE2b-256 of the id, so a leaked store
-    /// (a Redis dump, a memory snapshot) yields no usable cookie.
+    /// The key stores file the session under: SHA-256 of the id's text, so a leaked store
+    /// (a Redis dump, a memory snapshot) yields no usable cookie. (SHA-256 rather than the
+    /// BLAKE2b used elsewhere in guichet: one block, with the CPU's SHA instructions where it
+    /// has them, on every authenticated request.)
     pub(crate) fn key(&self) -> SessionKey {
-        let digest = Blake2b::<blake2::digest::consts::U32>::digest(self.0);
-        SessionKey(digest.into())
+        SessionKey(Sha256::digest(self.0).into())
     }
+}
+
+/// `c` is in the base64url alphabet (`A-Z a-z 0-9 - _`), worked out without branching on `c`.
+fn is_base64url(c: u8) -> bool {
+    let upper = c.wrapping_sub(b'A') < 26;
+    let lower = c.wrapping_sub(b'a') < 26;
+    let digit = c.wrapping_sub(b'0') < 10;
+    upper | lower | digit | (c == b'-') | (c == b'_')
 }
 
 impl fmt::Debug for SessionId {
@@ -52,78 +72,82 @@ impl fmt::Debug for SessionId {
 /// the same time: with Redis, both questions travel together on the multiplexed connection, so
 /// an authenticated request costs one round trip. The code is no secret (it is printed on the
 /// welcome letter); the cookie is `HttpOnly`, and a session is only accepted if the stored
-/// record names the same code. Reading one allocates nothing: the code stays in a buffer here
-/// until a store that needs it as a [`UserCode`] asks.
+/// record names the same code. Reading one allocates and decodes nothing: the code stays as
+/// sent, borrowed from the request, until a store that needs it as a [`UserCode`] asks
+/// ([`user_code`](Self::user_code)); a stored record is checked against it by encoding the
+/// record's code ([`names`](Self::names)).
+///
+/// [`UserCode`]: crate::identity::UserCode
 #[derive(Clone)]
-pub(crate) struct SessionCookie {
+pub(crate) struct SessionCookie<'a> {
     /// The session id.
     pub(crate) id: SessionId,
-    code: [u8; CODE_BYTES],
-    code_len: usize,
+    /// The user code, base64url as sent.
+    code: &'a str,
 }
 
 /// The longest user code in bytes (64 characters of at most 4 bytes).
 const CODE_BYTES: usize = 4 * crate::identity::UserCode::MAX_CHARS;
 
-impl SessionCookie {
-    /// The cookie of a new session.
-    pub(crate) fn new(id: SessionId, code: &crate::identity::UserCode) -> Self {
-        let bytes = code.as_str().as_bytes();
-        let mut buffer = [0u8; CODE_BYTES];
-        let code_len = bytes.len().min(CODE_BYTES);
-        buffer[..code_len].copy_from_slice(&bytes[..code_len]);
-        Self {
-            id,
-            code: buffer,
-            code_len,
-        }
-    }
+/// The longest user code in the cookie: `CODE_BYTES` in unpadded base64url.
+const CODE_CHARS: usize = CODE_BYTES.div_ceil(3) * 4;
 
-    /// Reads a cookie value; anything malformed is no session.
-    pub(crate) fn parse(value: &str) -> Option<Self> {
+impl<'a> SessionCookie<'a> {
+    /// Reads a cookie value; anything malformed is no session. (A code part that is not the
+    /// base64url of a user code is found out when the code is needed: such a cookie names no
+    /// session.)
+    pub(crate) fn parse(value: &'a str) -> Option<Self> {
         let (id, code) = value.split_once('.')?;
-        if code.len() > CODE_BYTES * 4 / 3 + 4 {
+        if code.is_empty() || code.len() > CODE_CHARS {
             return None;
         }
-        let mut buffer = [0u8; CODE_BYTES];
-        let code_len = Base64UrlUnpadded::decode(code, &mut buffer).ok()?.len();
-        let cookie = Self {
+        Some(Self {
             id: SessionId::from_cookie(id)?,
-            code: buffer,
-            code_len,
-        };
-        let code = cookie.code();
+            code,
+        })
+    }
+
+    /// Whether a stored record's user code is the one this cookie claims: the code encoded as
+    /// the cookie writes it, compared with what was sent.
+    pub(crate) fn names(&self, code: &crate::identity::UserCode) -> bool {
+        let mut buffer = [0u8; CODE_CHARS];
+        Base64UrlUnpadded::encode(code.as_str().as_bytes(), &mut buffer)
+            .is_ok_and(|encoded| encoded == self.code)
+    }
+
+    /// The user code the cookie claims, decoded: `None` unless it is the canonical base64url of
+    /// a plausible code (not empty, no forbidden character).
+    pub(crate) fn claimed_code(&self) -> Option<String> {
+        let mut buffer = [0u8; CODE_BYTES];
+        let bytes = Base64UrlUnpadded::decode(self.code, &mut buffer).ok()?;
+        let code = std::str::from_utf8(bytes).ok()?;
         let plausible = !code.is_empty() && !code.chars().any(crate::identity::is_forbidden);
-        plausible.then_some(cookie)
+        plausible.then(|| code.to_owned())
     }
 
-    /// The user code the cookie claims, as sent (a session only counts if its record names
-    /// the same one).
-    pub(crate) fn code(&self) -> &str {
-        std::str::from_utf8(&self.code[..self.code_len]).unwrap_or("")
-    }
-
-    /// The claimed user code as a [`UserCode`], for stores asked before the record is read.
+    /// The claimed user code as a [`UserCode`](crate::identity::UserCode), for stores asked
+    /// before the record is read: only a code that reads back unchanged.
     pub(crate) fn user_code(&self) -> Option<crate::identity::UserCode> {
-        crate::identity::UserCode::parse(self.code(), crate::identity::CasePolicy::Sensitive)
+        let claimed = self.claimed_code()?;
+        crate::identity::UserCode::parse(&claimed, crate::identity::CasePolicy::Sensitive)
             .ok()
-            .filter(|code| code.as_str() == self.code())
-    }
-
-    /// The cookie value.
-    pub(crate) fn to_value(&self) -> String {
-        format!(
-            "{}.{}",
-            self.id.to_cookie(),
-            Base64UrlUnpadded::encode_string(self.code().as_bytes())
-        )
+            .filter(|code| code.as_str() == claimed)
     }
 }
 
-impl fmt::Debug for SessionCookie {
+/// The cookie value of a new session: `<id>.<user code in base64url>`.
+pub(crate) fn cookie_value(id: &SessionId, code: &str) -> String {
+    format!(
+        "{}.{}",
+        id.to_cookie(),
+        Base64UrlUnpadded::encode_string(code.as_bytes())
+    )
+}
+
+impl fmt::Debug for SessionCookie<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionCookie")
-            .field("user_code", &self.code())
+            .field("user_code", &self.code)
             .finish_non_exhaustive()
     }
 }
@@ -167,6 +191,16 @@ mod tests {
         assert_eq!(id, back);
         assert_ne!(SessionId::generate(), id);
         assert_eq!(id.to_cookie().len(), 43);
+        let bytes = Base64UrlUnpadded::decode_vec(&id.to_cookie()).unwrap();
+        assert_eq!(bytes.len(), 32, "an id is 256 bits");
+    }
+
+    #[test]
+    fn the_alphabet_is_exactly_base64url() {
+        for c in 0..=255u8 {
+            let expected = c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
+            assert_eq!(is_base64url(c), expected, "{c}");
+        }
     }
 
     #[test]
@@ -176,6 +210,9 @@ mod tests {
             "abc",
             &"A".repeat(44),
             &"!".repeat(43),
+            &format!("{}=", "A".repeat(42)),
+            &format!("{}+", "A".repeat(42)),
+            &format!("{}A", "é".repeat(21)),
             &"A".repeat(10_000),
         ] {
             assert!(SessionId::from_cookie(bad).is_none(), "{bad:?}");
@@ -187,30 +224,44 @@ mod tests {
         let code =
             crate::identity::UserCode::parse("ACME-001", crate::identity::CasePolicy::Insensitive)
                 .unwrap();
-        let cookie = SessionCookie::new(SessionId::generate(), &code);
-        let back = SessionCookie::parse(&cookie.to_value()).unwrap();
-        assert_eq!(
-            (back.id.clone(), back.code()),
-            (cookie.id.clone(), "ACME-001")
-        );
+        let id = SessionId::generate();
+        let value = cookie_value(&id, code.as_str());
+        let back = SessionCookie::parse(&value).unwrap();
+        assert_eq!(back.id, id);
+        assert!(back.names(&code));
+        assert_eq!(back.claimed_code().as_deref(), Some("ACME-001"));
         assert_eq!(back.user_code(), Some(code));
-        let id_only = cookie.id.to_cookie();
+        let other =
+            crate::identity::UserCode::parse("ACME-002", crate::identity::CasePolicy::Insensitive)
+                .unwrap();
+        assert!(!back.names(&other));
+        let id_only = id.to_cookie();
         for bad in [
             id_only.as_str(),
             "x.y",
             "",
             ".",
-            &format!("{id_only}.%%%"),
+            &format!("{id_only}."),
             &format!("{id_only}.{}", "A".repeat(10_000)),
         ] {
             assert!(SessionCookie::parse(bad).is_none(), "{bad:?}");
         }
+        // A code part that is no user code names no session and gives stores nothing to ask.
+        for odd in ["%%%", "AAAA", "QUNNRS0wMDF"] {
+            let value = format!("{id_only}.{odd}");
+            let cookie = SessionCookie::parse(&value).unwrap();
+            assert!(!cookie.names(&other), "{odd}");
+        }
+        let not_canonical = format!("{id_only}.QUNNRS0wMDF");
+        let cookie = SessionCookie::parse(&not_canonical).unwrap();
+        assert!(!cookie.names(&back.user_code().unwrap()));
+        assert_eq!(cookie.user_code(), None);
     }
 
     #[test]
     fn the_store_key_is_not_the_id() {
         let id = SessionId::generate();
-        assert_ne!(id.key().as_bytes(), &id.0);
+        assert_ne!(&id.key().as_bytes()[..], &id.0[..32]);
         assert_eq!(id.key(), id.key());
     }
 }

@@ -2,7 +2,7 @@
 //! [`Session`] handle into every request.
 //!
 //! Guarantees:
-//! * The id is 256 random bits from the OS; stores only ever see its BLAKE2b hash.
+//! * The id is 256 random bits from the OS; stores only ever see its SHA-256 hash.
 //! * A new id is issued at every sign-in (and the old session destroyed), so a cookie planted
 //!   before sign-in (session fixation) is never adopted.
 //! * A session ends after `idle_timeout` without use, `absolute_timeout` after sign-in, at
@@ -14,7 +14,7 @@
 //!   use.
 //! * Resolution is lazy: a request that never asks who is signed in costs no store access and
 //!   no parsing. With stores that answer from process memory, an authenticated request is
-//!   decided synchronously: one BLAKE2b and three map lookups.
+//!   decided synchronously: one SHA-256 block and three map lookups.
 //!
 //! Non-guarantees: two concurrent requests of one session may both touch it (last write wins,
 //! harmless); the cookie carries no expiry of its own (it is a browser-session cookie), so
@@ -33,7 +33,7 @@ pub use extract::IdentityRejection;
 
 pub use handle::{Session, SessionState};
 pub use id::SessionKey;
-pub(crate) use id::{SessionCookie, SessionId};
+pub(crate) use id::{cookie_value, SessionCookie, SessionId};
 pub use layer::{SessionLayer, SessionService};
 pub use record::SessionRecord;
 

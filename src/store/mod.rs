@@ -15,7 +15,7 @@
 //!
 //! Every method can fail with [`StoreError`]; guichet then fails closed (`503`), never open.
 //! No store ever receives a session id or a password in clear: sessions are keyed by
-//! [`SessionKey`], a BLAKE2b hash of the id, and passwords arrive
+//! [`SessionKey`], a SHA-256 hash of the id, and passwords arrive
 //! as argon2id PHC strings.
 
 #[cfg(feature = "test-util")]

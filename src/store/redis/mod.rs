@@ -25,7 +25,7 @@
 //!
 //! | key | type | expiry | what |
 //! | --- | --- | --- | --- |
-//! | `P:s:<32 bytes>` | string (JSON) | idle timeout, capped by the absolute one | a session, under the BLAKE2b hash of its id |
+//! | `P:s:<32 bytes>` | string (JSON) | idle timeout, capped by the absolute one | a session, under the SHA-256 hash of its id |
 //! | `P:c:<code>` | hash `v` (version), `s` (JSON) | none (see below) | run-time credential state of an account, replaced by compare-and-swap on `v` |
 //! | `P:l:<limit>:<key>` | string (TAT, µs) | when the allowance is full again | a rate limit or a sign-in throttle (GCRA) |
 //! | `{P:mail}:due` | sorted set id → due time (ms) | none: emptied as letters go | letters and their leases |

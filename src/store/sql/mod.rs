@@ -31,7 +31,7 @@
 //! Every table is named `guichet_*`, so guichet can share a database with the application.
 //! Times are microseconds since the Unix epoch (`BIGINT`), except a session's own times, which
 //! are unix seconds as [`SessionRecord`](crate::session::SessionRecord) keeps them. Nothing
-//! secret is stored in clear: sessions are stored under the BLAKE2b hash of their id, and
+//! secret is stored in clear: sessions are stored under the SHA-256 hash of their id, and
 //! passwords only as argon2id PHC strings (temporary ones as digests, inside the credential
 //! state).
 //!
