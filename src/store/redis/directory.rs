@@ -86,7 +86,8 @@ impl Directory for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        json.map(|json| records::account(&json)).transpose()
+        json.map(|json| self.accounts.parse(&json, records::account))
+            .transpose()
     }
 
     async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError> {

@@ -42,6 +42,11 @@
 //! Every read-modify-write is one Lua script (one round trip, atomic). Scripts read the clock
 //! with `TIME`, so replicas with skewed clocks still agree on limits and leases.
 //!
+//! Every read goes to Redis (or to the client-side cache, which Redis keeps current). What
+//! is kept in the process is only the parsed form of accounts and session records, by their
+//! stored bytes (at most 4,096 of them): a record that changed comes back as other bytes, so
+//! it is never stale, and an unchanged one is not parsed again on every request.
+//!
 //! ## Failures
 //!
 //! Connections are multiplexed and reconnect by themselves (the redis crate's connection
@@ -53,6 +58,7 @@ mod credentials;
 mod directory;
 mod limits;
 mod mail_queue;
+mod memo;
 mod requests;
 mod scripts;
 mod sessions;
@@ -75,6 +81,10 @@ const TIMEOUT: Duration = Duration::from_secs(1);
 pub struct RedisStore {
     connection: Connection,
     prefix: String,
+    /// Accounts already parsed, by their JSON.
+    accounts: memo::Memo<std::sync::Arc<crate::identity::Account>>,
+    /// Session records already parsed, by their JSON.
+    sessions: memo::Memo<crate::session::SessionRecord>,
 }
 
 #[derive(Clone)]
@@ -157,6 +167,8 @@ impl RedisStore {
         Self {
             connection,
             prefix: prefix.trim_end_matches(':').to_owned(),
+            accounts: memo::Memo::default(),
+            sessions: memo::Memo::default(),
         }
     }
 
@@ -245,7 +257,7 @@ impl crate::store::Store for RedisStore {
                 .map(|(session, (version, state))| (session, version, state))
                 .map_err(unavailable)?;
         Ok((
-            sessions::decode(session),
+            self.session_record(session),
             credentials::decode(code, version, state)?,
         ))
     }

@@ -76,8 +76,13 @@ fn millis(ttl: Duration) -> u64 {
 }
 
 /// A stored record; an unreadable one is no session: it signs nobody in.
-pub(super) fn decode(value: Option<Vec<u8>>) -> Option<SessionRecord> {
-    serde_json::from_slice(&value?).ok()
+impl RedisStore {
+    /// A stored session record; unreadable JSON is no session.
+    pub(super) fn session_record(&self, value: Option<Vec<u8>>) -> Option<SessionRecord> {
+        self.sessions
+            .parse(&value?, |json| serde_json::from_slice(json))
+            .ok()
+    }
 }
 
 fn encode(record: &SessionRecord) -> Result<String, StoreError> {
@@ -113,7 +118,7 @@ impl SessionStore for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        Ok(decode(value))
+        Ok(self.session_record(value))
     }
 
     async fn touch(
@@ -163,7 +168,8 @@ impl SessionStore for RedisStore {
             .map_err(unavailable)?;
         Ok(values
             .into_iter()
-            .filter_map(decode)
+            // An operator's listing: parsed here, not kept in the hot path's memo.
+            .filter_map(|value| serde_json::from_slice::<SessionRecord>(&value?).ok())
             .filter(|record| record.user_code == *code)
             .collect())
     }
