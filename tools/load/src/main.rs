@@ -376,6 +376,9 @@ async fn start_portal(
         )
         .into());
     }
+    // The portal runs in `dir`: a relative path would be looked up from there.
+    let binary = binary.canonicalize()?;
+    let binary = binary.as_path();
     let addr = SocketAddr::from(([127, 0, 0, 1], procs::free_port()?));
     // The flood signs in from one address: lift the per-IP limit, which would otherwise be
     // what is measured.
@@ -390,7 +393,10 @@ async fn start_portal(
         Some(core) => placement.command(core, binary),
         None => Command::new(binary),
     };
+    // The default store is `guichet.db` in the working directory: a fresh one per run, in the
+    // run's temporary folder (not wherever the tool was started).
     command
+        .current_dir(dir)
         .env("GUICHET_ADDR", addr.to_string())
         .env("GUICHET_INSECURE_COOKIES", "1")
         .env("GUICHET_USERS", users)
