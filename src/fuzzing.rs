@@ -32,6 +32,10 @@ pub struct Cookie {
     pub user_code: Option<String>,
     /// The value the layer would write for this cookie.
     pub value: String,
+    /// Whether the layer's two readings of the code agree: a stored record naming
+    /// [`user_code`](Self::user_code) passes the check done without asking a store
+    /// (`SessionCookie::names`), as it passes the one done after asking by code.
+    pub readings_agree: bool,
 }
 
 /// The session cookie's value, as [`SessionLayer`](crate::SessionLayer) reads it; `None` for
@@ -40,11 +44,13 @@ pub fn session_cookie(value: &str) -> Option<Cookie> {
     let cookie = SessionCookie::parse(value)?;
     let code = cookie.claimed_code()?;
     let user_code = cookie.user_code();
+    let readings_agree = user_code.as_ref().is_none_or(|code| cookie.names(code));
     Some(Cookie {
         id: cookie.id.to_cookie(),
         value: crate::session::cookie_value(&cookie.id, &code),
         code,
         user_code: user_code.map(|code| code.as_str().to_owned()),
+        readings_agree,
     })
 }
 

@@ -24,6 +24,8 @@ fuzz_target!(|data: &[u8]| {
         .filter(|code| code.as_str() == cookie.code)
         .map(|code| code.as_str().to_owned());
     assert_eq!(cookie.user_code, exact);
+    // What the stores are asked by is what the in-memory check accepts.
+    assert!(cookie.readings_agree, "{cookie:?}");
     assert_eq!(
         cookie.value, value,
         "a cookie value read as {cookie:?} is not the one the layer writes"

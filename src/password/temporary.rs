@@ -11,8 +11,9 @@
 //! same work whatever the account holds. A password of that shape is refused when a person
 //! chooses one.
 //!
-//! Being 99 random bits, a temporary password is stored as a BLAKE2b digest, like a session id,
-//! not with argon2: stretching adds nothing against guessing at that strength. This matters for
+//! Being 99 random bits, a temporary password is stored as a BLAKE2b digest (as a session id is
+//! stored as a SHA-256 digest), not with argon2: stretching adds nothing against guessing at
+//! that strength. This matters for
 //! more than speed: issuing one then costs microseconds and no hashing thread, so a sign-in
 //! sent right after "email me my password" takes the same time whether the code asked for was
 //! an account with its own mailbox (which gets a temporary password) or not.

@@ -86,7 +86,7 @@ impl Directory for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        json.map(|json| self.accounts.parse(&json, records::account))
+        json.map(|json| self.accounts.parse(code, &json, records::account))
             .transpose()
     }
 

@@ -43,9 +43,10 @@
 //! with `TIME`, so replicas with skewed clocks still agree on limits and leases.
 //!
 //! Every read goes to Redis (or to the client-side cache, which Redis keeps current). What
-//! is kept in the process is only the parsed form of accounts and session records, by their
-//! stored bytes (at most 4,096 of them): a record that changed comes back as other bytes, so
-//! it is never stale, and an unchanged one is not parsed again on every request.
+//! is kept in the process is only the parsed form of accounts and session records, beside the
+//! bytes they were parsed from (the last version of each, at most 4,096): bytes just read are
+//! compared with those, so nothing is ever stale, and an unchanged record is not parsed again
+//! on every request.
 //!
 //! ## Failures
 //!
@@ -81,10 +82,10 @@ const TIMEOUT: Duration = Duration::from_secs(1);
 pub struct RedisStore {
     connection: Connection,
     prefix: String,
-    /// Accounts already parsed, by their JSON.
-    accounts: memo::Memo<std::sync::Arc<crate::identity::Account>>,
-    /// Session records already parsed, by their JSON.
-    sessions: memo::Memo<crate::session::SessionRecord>,
+    /// Accounts already parsed, with their JSON, by code.
+    accounts: memo::Memo<crate::identity::UserCode, std::sync::Arc<crate::identity::Account>>,
+    /// Session records already parsed, with their JSON, by session key.
+    sessions: memo::Memo<crate::session::SessionKey, crate::session::SessionRecord>,
 }
 
 #[derive(Clone)]
@@ -257,7 +258,7 @@ impl crate::store::Store for RedisStore {
                 .map(|(session, (version, state))| (session, version, state))
                 .map_err(unavailable)?;
         Ok((
-            self.session_record(session),
+            self.session_record(key, session),
             credentials::decode(code, version, state)?,
         ))
     }

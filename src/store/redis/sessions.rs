@@ -78,9 +78,13 @@ fn millis(ttl: Duration) -> u64 {
 /// A stored record; an unreadable one is no session: it signs nobody in.
 impl RedisStore {
     /// A stored session record; unreadable JSON is no session.
-    pub(super) fn session_record(&self, value: Option<Vec<u8>>) -> Option<SessionRecord> {
+    pub(super) fn session_record(
+        &self,
+        key: &SessionKey,
+        value: Option<Vec<u8>>,
+    ) -> Option<SessionRecord> {
         self.sessions
-            .parse(&value?, |json| serde_json::from_slice(json))
+            .parse(key, &value?, |json| serde_json::from_slice(json))
             .ok()
     }
 }
@@ -118,7 +122,7 @@ impl SessionStore for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        Ok(self.session_record(value))
+        Ok(self.session_record(key, value))
     }
 
     async fn touch(

@@ -5,7 +5,7 @@
 -- docs): keep the two in step.
 
 CREATE TABLE guichet_sessions (
-    session_key BYTEA PRIMARY KEY,  -- BLAKE2b-256 of the session id: 32 bytes
+    session_key BYTEA PRIMARY KEY,  -- SHA-256 of the session id (its cookie text): 32 bytes
     user_code   TEXT COLLATE "C" NOT NULL,
     epoch       BIGINT NOT NULL,
     created_at  BIGINT NOT NULL,    -- unix seconds

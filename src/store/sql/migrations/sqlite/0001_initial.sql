@@ -3,7 +3,7 @@
 -- `store::sql` (the module docs): keep the two in step.
 
 CREATE TABLE guichet_sessions (
-    session_key BLOB PRIMARY KEY,  -- BLAKE2b-256 of the session id: 32 bytes
+    session_key BLOB PRIMARY KEY,  -- SHA-256 of the session id (its cookie text): 32 bytes
     user_code   TEXT NOT NULL,
     epoch       INTEGER NOT NULL,
     created_at  INTEGER NOT NULL,  -- unix seconds
