@@ -15,15 +15,19 @@
 //! behind `RequireAuth`, for load tests comparing the two), and the flows under `/auth`.
 
 use std::collections::BTreeSet;
+use std::convert::Infallible;
 
+use axum::extract::FromRequestParts;
 use axum::handler::Handler;
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::Router;
 use guichet::environment::{Environment, Import};
 use guichet::pages::escape;
-use guichet::{Guichet, Identity, RequireAuth, RequireService};
+use guichet::{Guichet, Identity, RequireAuth, RequireService, ServiceName};
+use serde::Serialize;
 use tower::Layer;
 
 #[tokio::main]
@@ -150,20 +154,29 @@ async fn home(who: Option<Identity>) -> Html<String> {
     page("Portail", &body)
 }
 
-async fn account(who: Identity, headers: HeaderMap) -> Response {
-    let services: Vec<&str> = who.services().iter().map(|s| s.as_str()).collect();
-    if wants_json(&headers) {
-        return Json(serde_json::json!({
-            "user_code": who.user_code().as_str(),
-            "name": who.name(),
-            "client": who.client(),
-            "services": services,
-        }))
+/// `/account` as JSON: the fields borrowed from the identity, written straight out.
+#[derive(Serialize)]
+struct AccountJson<'a> {
+    user_code: &'a str,
+    name: &'a str,
+    client: &'a str,
+    services: &'a [ServiceName],
+}
+
+async fn account(who: Identity, format: Format) -> Response {
+    if let Format::Json = format {
+        return Json(AccountJson {
+            user_code: who.user_code().as_str(),
+            name: who.name(),
+            client: who.client(),
+            services: who.services(),
+        })
         .into_response();
     }
-    let items: String = services
+    let items: String = who
+        .services()
         .iter()
-        .map(|s| format!("<li><a href=\"/services/{0}\">{0}</a></li>", escape(s)))
+        .map(|s| format!("<li><a href=\"/services/{0}\">{0}</a></li>", escape(s.as_str())))
         .collect();
     page(
         "Mon compte",
@@ -176,11 +189,19 @@ async fn account(who: Identity, headers: HeaderMap) -> Response {
     .into_response()
 }
 
-async fn service_page(who: Identity, headers: HeaderMap, uri: axum::http::Uri) -> Response {
-    if wants_json(&headers) {
-        return Json(
-            serde_json::json!({ "path": uri.path(), "user_code": who.user_code().as_str() }),
-        )
+/// A service page as JSON.
+#[derive(Serialize)]
+struct ServiceJson<'a> {
+    path: &'a str,
+    user_code: &'a str,
+}
+
+async fn service_page(who: Identity, format: Format, uri: axum::http::Uri) -> Response {
+    if let Format::Json = format {
+        return Json(ServiceJson {
+            path: uri.path(),
+            user_code: who.user_code().as_str(),
+        })
         .into_response();
     }
     page(
@@ -188,4 +209,23 @@ async fn service_page(who: Identity, headers: HeaderMap, uri: axum::http::Uri) -
         &format!("<p>Bienvenue, {}.</p>", escape(who.name())),
     )
     .into_response()
+}
+
+/// What the client asked for (`Accept: application/json` or not), read where the header is:
+/// taking the request's `HeaderMap` would copy every header of every request.
+enum Format {
+    Json,
+    Html,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Format {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        Ok(if wants_json(&parts.headers) {
+            Format::Json
+        } else {
+            Format::Html
+        })
+    }
 }
