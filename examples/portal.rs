@@ -176,7 +176,12 @@ async fn account(who: Identity, format: Format) -> Response {
     let items: String = who
         .services()
         .iter()
-        .map(|s| format!("<li><a href=\"/services/{0}\">{0}</a></li>", escape(s.as_str())))
+        .map(|s| {
+            format!(
+                "<li><a href=\"/services/{0}\">{0}</a></li>",
+                escape(s.as_str())
+            )
+        })
         .collect();
     page(
         "Mon compte",
