@@ -2,7 +2,7 @@
 //! write, one column per field, with each address's mailbox (`Email::normalised`) in a column
 //! of its own for shared-inbox detection.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -233,18 +233,16 @@ fn decode_client(row: &impl Columns) -> Result<Client, StoreError> {
     })
 }
 
-/// Keeps the last of several accounts with one code (the last write wins, as one by one).
-fn last_of_each_code(accounts: &[Account]) -> Vec<&Account> {
-    let mut last: HashMap<&UserCode, usize> = HashMap::with_capacity(accounts.len());
-    for (index, account) in accounts.iter().enumerate() {
-        last.insert(&account.code, index);
+/// One account per code, the last given winning (as writing them one by one would), in code
+/// order: two processes importing the same accounts at once (each reads its accounts file into
+/// a map, in its own order) then lock the same rows in the same order, and PostgreSQL never
+/// finds them deadlocked.
+fn in_code_order(accounts: &[Account]) -> Vec<&Account> {
+    let mut by_code: BTreeMap<&str, &Account> = BTreeMap::new();
+    for account in accounts {
+        by_code.insert(account.code.as_str(), account);
     }
-    accounts
-        .iter()
-        .enumerate()
-        .filter(|(index, account)| last.get(&account.code) == Some(index))
-        .map(|(_, account)| account)
-        .collect()
+    by_code.into_values().collect()
 }
 
 #[async_trait]
@@ -414,7 +412,7 @@ impl AccountStore for SqlStore {
 
     /// One transaction, a batch of accounts per statement.
     async fn put_accounts(&self, accounts: &[Account]) -> Result<(), StoreError> {
-        let accounts = last_of_each_code(accounts);
+        let accounts = in_code_order(accounts);
         let rows = accounts
             .iter()
             .map(|account| Row::of(account))
@@ -458,18 +456,18 @@ mod tests {
     }
 
     #[test]
-    fn the_last_account_of_a_code_wins() {
+    fn the_last_account_of_a_code_wins_and_codes_come_in_order() {
         let code = UserCode::from_stored("A-1").unwrap();
         let accounts = [
             Account::new(code.clone(), "first", "acme"),
             Account::new(UserCode::from_stored("B-1").unwrap(), "other", "acme"),
             Account::new(code, "second", "acme"),
         ];
-        let names: Vec<&str> = last_of_each_code(&accounts)
+        let names: Vec<&str> = in_code_order(&accounts)
             .iter()
             .map(|a| a.name.as_str())
             .collect();
-        assert_eq!(names, ["other", "second"]);
+        assert_eq!(names, ["second", "other"]);
     }
 
     #[test]

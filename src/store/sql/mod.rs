@@ -65,7 +65,7 @@
 //! | `touch` | `UPDATE ... WHERE session_key = $1 AND expires_at > now`: never resurrects |
 //! | `decide_request` | `UPDATE ... WHERE id = $1 AND status = 'pending'` |
 //! | `put_account` | a transaction reading the account replaced (`FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` takes the write lock first) and upserting it |
-//! | `put_accounts` | one transaction, 500 accounts per `INSERT ... ON CONFLICT DO UPDATE` |
+//! | `put_accounts` | one transaction, 500 accounts per `INSERT ... ON CONFLICT DO UPDATE`, in code order (two importers lock rows in one order: no deadlock) |
 //! | `session_and_credentials` | one `SELECT` with two `LEFT JOIN`s: the session by key, the credential state by code |
 //!
 //! PostgreSQL statements read the clock in SQL (`statement_timestamp()`), so replicas with
