@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Cost ratios measured at the same time rather than one after the other. Two server processes
+# share core 0 (`taskset`), two wrk share core 1, both pairs run at once: the scheduler gives
+# each server half the core, so the ratio of their request counts is the ratio of their costs
+# per request, and whatever else the machine is doing weighs on both alike. On the noisy 2-core
+# machines these figures come from, this reads a cost ratio to about ±2 %, where
+# back-to-back runs (scripts/load.sh) spread by ±30 % per round. Each mode first runs the two
+# sides identical (A/A), which shows the method's own bias.
+#
+#   scripts/pairs.sh guard   # portal example twice: GET /health ÷ GET /health/signed-in
+#   scripts/pairs.sh scale   # guichet serve on SQLite: 1 000 000 ÷ 1 000 accounts,
+#                            # signed-in GET /auth/verify
+#
+# ROUNDS (default 6) rounds of SECONDS_PER_ROUND (default 5) seconds; which side starts first
+# alternates. Installs wrk and sqlite3 with apt-get when missing. Loopback only, temporary
+# folders only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode="${1:-}"
+case "$mode" in
+    guard | scale) ;;
+    *)
+        echo "usage: scripts/pairs.sh guard|scale" >&2
+        exit 2
+        ;;
+esac
+rounds="${ROUNDS:-6}"
+seconds="${SECONDS_PER_ROUND:-5}"
+
+updated=""
+install() { # install PACKAGE: apt-get install, once `apt-get update` has run
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        echo "pairs.sh: $1 is missing (install it)" >&2
+        exit 1
+    fi
+    if [ -z "$updated" ]; then
+        apt-get update -qq
+        updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
+command -v wrk >/dev/null || install wrk
+command -v taskset >/dev/null || install util-linux
+command -v sqlite3 >/dev/null || install sqlite3
+
+cargo build --release --quiet --bin guichet --example portal
+guichet="$PWD/target/release/guichet"
+portal="$PWD/target/release/examples/portal"
+scratch="$(mktemp -d)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+free_port() { # a port nothing answers on (connection refused)
+    local port
+    while :; do
+        port=$((20000 + RANDOM % 40000))
+        if ! (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+}
+
+# start NAME DATABASE PROGRAM [ARGS...]: a server on core 0 in its own folder, its port in
+# $port once /health answers.
+start() {
+    local dir="$scratch/$1" database="$2"
+    shift 2
+    port="$(free_port)"
+    mkdir -p "$dir"
+    (cd "$dir" && exec env GUICHET_ADDR="127.0.0.1:$port" GUICHET_DATABASE_URL="sqlite://$database" \
+        GUICHET_INSECURE_COOKIES=1 GUICHET_OUTBOX="$dir/outbox" RUST_LOG=warn \
+        taskset -c 0 "$@" >"$dir/log" 2>&1) &
+    pids+=("$!")
+    for _ in $(seq 100); do
+        curl -fs -o /dev/null "http://127.0.0.1:$port/health" && return
+        sleep 0.1
+    done
+    echo "pairs.sh: $* did not start:" >&2
+    cat "$dir/log" >&2
+    exit 1
+}
+
+# cookie PORT: signs the demo account ACME-001 in; prints the Cookie header's value.
+cookie() {
+    local jar="$scratch/jar-$1"
+    curl -fs -c "$jar" -H 'Accept: application/json' -o /dev/null \
+        -d 'user_code=ACME-001&password=Bonjour-Marie-2026' "http://127.0.0.1:$1/auth/login"
+    echo "guichet=$(awk '$6 == "guichet" {print $7}' "$jar")"
+}
+
+# load PORT COOKIE PATH OUT: wrk on core 1; writes the request count to OUT.
+load() {
+    taskset -c 1 wrk -t1 -c16 -d"${seconds}s" -H "Cookie: $2" -H 'Accept: application/json' \
+        "http://127.0.0.1:$1$3" | awk '/requests in/ {print $1}' >"$4"
+}
+
+# pair LABEL PORT_A COOKIE_A PATH_A PORT_B COOKIE_B PATH_B: ROUNDS rounds at once; prints a
+# table row: B ÷ A, the median and each round.
+pair() {
+    local label="$1" ratios="" background
+    shift
+    for round in $(seq "$rounds"); do
+        if [ $((round % 2)) = 1 ]; then
+            load "$1" "$2" "$3" "$scratch/count-a" &
+            background=$!
+            load "$4" "$5" "$6" "$scratch/count-b"
+        else
+            load "$4" "$5" "$6" "$scratch/count-b" &
+            background=$!
+            load "$1" "$2" "$3" "$scratch/count-a"
+        fi
+        wait "$background"
+        ratios="$ratios $(awk -v a="$(cat "$scratch/count-a")" -v b="$(cat "$scratch/count-b")" \
+            'BEGIN {printf "%.3f", b / a}')"
+    done
+    echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk -v label="$label" -v each="$ratios" '
+        { r[NR] = $1 }
+        END {
+            median = NR % 2 ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+            gsub(/^ /, "", each); gsub(/ /, ", ", each)
+            printf "| %s | **%.3f** (%s) |\n", label, median, each
+        }'
+}
+
+echo "command: \`scripts/pairs.sh $mode\`; $rounds rounds of ${seconds} s; servers on core 0, wrk -t1 -c16 on core 1, two of each at once"
+echo
+echo "| ratio (B ÷ A, requests served in the same seconds) | median (per round) |"
+echo "| --- | --- |"
+case "$mode" in
+    guard)
+        start a "$scratch/a.db" "$portal"
+        a="$port"
+        start b "$scratch/b.db" "$portal"
+        b="$port"
+        ca="$(cookie "$a")"
+        cb="$(cookie "$b")"
+        pair "A/A: \`GET /health\` ÷ \`GET /health\` (two portals)" \
+            "$a" "$ca" /health "$b" "$cb" /health
+        pair "guarded ÷ unguarded: \`GET /health/signed-in\` ÷ \`GET /health\`" \
+            "$a" "$ca" /health "$b" "$cb" /health/signed-in
+        ;;
+    scale)
+        # The demo accounts (to sign in with) plus generated ones, written by SQLite itself.
+        for db in small copy large; do
+            GUICHET_DATABASE_URL="sqlite://$scratch/$db.db" "$guichet" --json accounts import \
+                src/store/memory/demo-accounts.toml >/dev/null 2>&1
+        done
+        for spec in small:1000 copy:1000 large:1000000; do
+            sqlite3 "$scratch/${spec%%:*}.db" <<SQL
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${spec##*:})
+INSERT INTO guichet_accounts
+    (user_code, name, email, mailbox, client, services, password_hash, status, shared_inbox)
+SELECT printf('GEN-%07d', i), 'Person ' || i, 'p' || i || '@gen.example',
+       'p' || i || '@gen.example', 'acme', '["collection"]', NULL, 'active', 0 FROM n;
+SQL
+        done
+        start small "$scratch/small.db" "$guichet" serve
+        small="$port"
+        start copy "$scratch/copy.db" "$guichet" serve
+        copy="$port"
+        start large "$scratch/large.db" "$guichet" serve
+        large="$port"
+        cs="$(cookie "$small")"
+        cc="$(cookie "$copy")"
+        cl="$(cookie "$large")"
+        pair "A/A: 1 000 ÷ 1 000 accounts, signed-in \`GET /auth/verify\`" \
+            "$small" "$cs" /auth/verify "$copy" "$cc" /auth/verify
+        pair "1 000 000 ÷ 1 000 accounts, signed-in \`GET /auth/verify\`" \
+            "$small" "$cs" /auth/verify "$large" "$cl" /auth/verify
+        ;;
+esac
