@@ -12,7 +12,7 @@
 #                            # signed-in GET /auth/verify
 #
 # ROUNDS (default 6) rounds of SECONDS_PER_ROUND (default 5) seconds; which side starts first
-# alternates. Installs wrk and sqlite3 with apt-get when missing. Loopback only, temporary
+# alternates. Installs wrk, sqlite3 and curl with apt-get when missing. Loopback only, temporary
 # folders only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +43,7 @@ install() { # install PACKAGE: apt-get install, once `apt-get update` has run
 command -v wrk >/dev/null || install wrk
 command -v taskset >/dev/null || install util-linux
 command -v sqlite3 >/dev/null || install sqlite3
+command -v curl >/dev/null || install curl
 
 cargo build --release --quiet --bin guichet --example portal
 guichet="$PWD/target/release/guichet"

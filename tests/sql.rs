@@ -410,7 +410,6 @@ async fn an_import_is_written_in_batches_and_pages_read_it_back() {
     }
 }
 
-/// The kind of the error `result` must be.
 /// Two portals starting at once on one database both import `GUICHET_USERS`, each in its own
 /// order (an accounts file is read into a map): neither may fail. PostgreSQL answered one of
 /// them "deadlock detected" when each wrote the rows in the order it was given, and that
@@ -435,6 +434,7 @@ async fn processes_importing_the_same_accounts_together_both_succeed() {
     }
 }
 
+/// The kind of the error `result` must be.
 fn kind<T>(result: Result<T, guichet::store::StoreError>) -> StoreErrorKind {
     result.map(|_| ()).unwrap_err().kind()
 }
