@@ -28,18 +28,8 @@ esac
 rounds="${ROUNDS:-6}"
 seconds="${SECONDS_PER_ROUND:-5}"
 
-updated=""
-install() { # install PACKAGE: apt-get install, once `apt-get update` has run
-    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-        echo "pairs.sh: $1 is missing (install it)" >&2
-        exit 1
-    fi
-    if [ -z "$updated" ]; then
-        apt-get update -qq
-        updated=1
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
-}
+# shellcheck source=scripts/apt.sh
+. scripts/apt.sh
 command -v wrk >/dev/null || install wrk
 command -v taskset >/dev/null || install util-linux
 command -v sqlite3 >/dev/null || install sqlite3

@@ -13,10 +13,10 @@
 //!
 //! Being 99 random bits, a temporary password is stored as a BLAKE2b digest (as a session id is
 //! stored as a SHA-256 digest), not with argon2: stretching adds nothing against guessing at
-//! that strength. This matters for
-//! more than speed: issuing one then costs microseconds and no hashing thread, so a sign-in
-//! sent right after "email me my password" takes the same time whether the code asked for was
-//! an account with its own mailbox (which gets a temporary password) or not.
+//! that strength. This matters for more than speed: issuing one then costs microseconds and no
+//! hashing thread, so a sign-in sent right after "email me my password" takes the same time
+//! whether the code asked for was an account with its own mailbox (which gets a temporary
+//! password) or not.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use blake2::{Blake2b, Digest};
