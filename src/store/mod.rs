@@ -18,6 +18,8 @@
 //! [`SessionKey`], a SHA-256 hash of the id, and passwords arrive
 //! as argon2id PHC strings.
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "redis"))]
+mod cache;
 #[cfg(feature = "test-util")]
 pub mod contract;
 mod credentials;

@@ -38,6 +38,7 @@ pub(super) fn decode(
 #[async_trait]
 impl CredentialStore for RedisStore {
     async fn credentials(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError> {
+        let read = self.tracking.as_ref().map(|t| t.begin());
         let (version, state): (Option<u64>, Option<Vec<u8>>) = redis::cmd("HMGET")
             .arg(self.credentials_key(code))
             .arg("v")
@@ -45,7 +46,18 @@ impl CredentialStore for RedisStore {
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        decode(code, version, state)
+        let state = decode(code, version, state)?;
+        if let (Some(t), Some(read)) = (&self.tracking, &read) {
+            t.keep_credentials(read, code, &state);
+        }
+        Ok(state)
+    }
+
+    fn credentials_now(
+        &self,
+        code: &UserCode,
+    ) -> Option<Result<Versioned<Credentials>, StoreError>> {
+        Some(Ok(self.tracking.as_ref()?.credentials(code)?))
     }
 
     async fn save_credentials(
@@ -55,13 +67,16 @@ impl CredentialStore for RedisStore {
         state: &Credentials,
     ) -> Result<bool, StoreError> {
         let state = serde_json::to_vec(state).map_err(StoreError::new)?;
-        let saved: i64 = SAVE_CREDENTIALS
+        let saved: Result<i64, _> = SAVE_CREDENTIALS
             .key(self.credentials_key(code))
             .arg(version)
             .arg(state)
             .invoke_async(&mut self.conn())
             .await
-            .map_err(unavailable)?;
-        Ok(saved == 1)
+            .map_err(unavailable);
+        if let Some(t) = &self.tracking {
+            t.forget_credentials(code);
+        }
+        Ok(saved? == 1)
     }
 }

@@ -12,7 +12,7 @@ use crate::store::{AccountStore, Directory};
 impl RedisStore {
     /// `{P:acc}:<part>`: every account key shares one hash tag, so the scripts that keep the
     /// indexes in step with the accounts work on a cluster.
-    fn accounts_key(&self, part: &str) -> String {
+    pub(super) fn accounts_key(&self, part: &str) -> String {
         format!("{{{}:acc}}:{part}", self.prefix)
     }
 
@@ -72,6 +72,9 @@ impl RedisStore {
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
+        if let Some(t) = &self.tracking {
+            t.forget_account(&account.code);
+        }
         let previous = previous.map(|json| records::account(&json)).transpose()?;
         Ok((written == 1, previous))
     }
@@ -80,14 +83,24 @@ impl RedisStore {
 #[async_trait]
 impl Directory for RedisStore {
     async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError> {
+        let read = self.tracking.as_ref().map(|t| t.begin());
         let json: Option<Vec<u8>> = redis::cmd("HGET")
             .arg(self.accounts_key("a"))
             .arg(code.as_str())
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        json.map(|json| self.accounts.parse(code, &json, records::account))
-            .transpose()
+        let account = json
+            .map(|json| self.accounts.parse(code, &json, records::account))
+            .transpose()?;
+        if let (Some(t), Some(read), Some(account)) = (&self.tracking, &read, &account) {
+            t.keep_account(read, code, account);
+        }
+        Ok(account)
+    }
+
+    fn account_now(&self, code: &UserCode) -> Option<Result<Option<Arc<Account>>, StoreError>> {
+        Some(Ok(Some(self.tracking.as_ref()?.account(code)?)))
     }
 
     async fn accounts_with_email(&self, email: &Email) -> Result<Vec<Arc<Account>>, StoreError> {

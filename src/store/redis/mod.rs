@@ -42,11 +42,23 @@
 //! Every read-modify-write is one Lua script (one round trip, atomic). Scripts read the clock
 //! with `TIME`, so replicas with skewed clocks still agree on limits and leases.
 //!
-//! Every read goes to Redis (or to the client-side cache, which Redis keeps current). What
-//! is kept in the process is only the parsed form of accounts and session records, beside the
-//! bytes they were parsed from (the last version of each, at most 4,096): bytes just read are
-//! compared with those, so nothing is ever stale, and an unchanged record is not parsed again
-//! on every request.
+//! Without client-side caching, every read goes to Redis. What is kept in the process is
+//! only the parsed form of accounts and session records, beside the bytes they were parsed
+//! from (the last version of each, at most 4,096): bytes just read are compared with those, so
+//! nothing is ever stale, and an unchanged record is not parsed again on every request.
+//!
+//! ## Client-side caching
+//!
+//! [`RedisStore::connect_caching`] keeps the three answers a signed-in request needs (its
+//! session, its account, the account's credential state; at most 4,096 of each, 10 s at most)
+//! in process memory, and decides the request from there without an `await`. A second
+//! connection subscribes to changes of those keys (`CLIENT TRACKING ON BCAST` with the
+//! prefixes `P:s:`, `P:c:` and the key `{P:acc}:a`, RESP3), and each key Redis pushes is
+//! forgotten as the push is read; this process's own writes forget theirs before they return.
+//! While that connection is down, nothing is answered from memory; it is checked with a `PING`
+//! every second, so a silently dropped one is found within 2 s. On a cluster,
+//! [`RedisStore::connect_cluster_caching`] uses the redis crate's own client-side cache
+//! instead (per node tracking, read through the asynchronous path).
 //!
 //! ## Failures
 //!
@@ -63,6 +75,7 @@ mod memo;
 mod requests;
 mod scripts;
 mod sessions;
+mod tracking;
 
 use std::time::Duration;
 
@@ -86,6 +99,9 @@ pub struct RedisStore {
     accounts: memo::Memo<crate::identity::UserCode, std::sync::Arc<crate::identity::Account>>,
     /// Session records already parsed, with their JSON, by session key.
     sessions: memo::Memo<crate::session::SessionKey, crate::session::SessionRecord>,
+    /// With client-side caching on one server: the answers kept, and whether Redis is telling
+    /// what changes (`None` without caching, and on a cluster, where the redis crate caches).
+    tracking: Option<std::sync::Arc<tracking::Tracking>>,
 }
 
 #[derive(Clone)]
@@ -106,21 +122,30 @@ impl RedisStore {
         Ok(Self::with(Connection::Single(manager), prefix))
     }
 
-    /// Like [`connect`](Self::connect), with Redis 6+ server-assisted client-side caching
-    /// (RESP3 `CLIENT TRACKING`): repeated reads (a session, an account's credential state)
-    /// are served from process memory, and Redis tells every replica the moment a key it
-    /// cached changes, so a sign-out or a disable on any replica takes effect as soon as that
-    /// message arrives (it is pushed asynchronously: well under a millisecond on a quiet LAN,
-    /// more under load; during that window a replica may still accept the ended session).
-    /// The redis crate marks this support experimental.
+    /// Like [`connect`](Self::connect), with Redis 6+ server-assisted client-side caching: a
+    /// signed-in request is decided from process memory (its session, its account and the
+    /// account's credential state, as last read), without waiting for Redis. A second
+    /// connection asks Redis to push the name of every such key that anyone changes
+    /// (`CLIENT TRACKING ON BCAST`, RESP3), and the entry is forgotten as the push arrives:
+    /// a sign-out or a disable on any replica takes effect here as soon as that message does
+    /// (well under a millisecond on a quiet LAN, more under load; during that window this
+    /// replica may still accept the ended session). While that connection is down nothing is
+    /// served from memory; a silently dropped one is found within 2 s. See the module docs.
     pub async fn connect_caching(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let mut store = Self::connect(url, prefix).await?;
         let separator = if url.contains('?') { '&' } else { '?' };
-        let url = format!("{url}{separator}protocol=resp3");
-        let client = redis::Client::open(url.as_str()).map_err(StoreError::new)?;
-        let config = Self::manager_config().set_cache_config(redis::caching::CacheConfig::new());
-        let manager =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(StoreError::new)?;
-        Ok(Self::with(Connection::Single(manager), prefix))
+        let pushes = redis::Client::open(format!("{url}{separator}protocol=resp3").as_str())
+            .map_err(StoreError::new)?;
+        let tracking = std::sync::Arc::new(tracking::Tracking::new(
+            &store.prefix,
+            store.accounts_key("a"),
+        ));
+        tokio::spawn(tracking::follow(
+            pushes,
+            std::sync::Arc::downgrade(&tracking),
+        ));
+        store.tracking = Some(tracking);
+        Ok(store)
     }
 
     fn manager_config() -> ConnectionManagerConfig {
@@ -170,6 +195,7 @@ impl RedisStore {
             prefix: prefix.trim_end_matches(':').to_owned(),
             accounts: memo::Memo::default(),
             sessions: memo::Memo::default(),
+            tracking: None,
         }
     }
 
@@ -186,9 +212,10 @@ impl RedisStore {
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self.connection {
-            Connection::Single(_) => "single",
-            Connection::Cluster(_) => "cluster",
+        let kind = match (&self.connection, &self.tracking) {
+            (Connection::Single(_), None) => "single",
+            (Connection::Single(_), Some(_)) => "single, caching",
+            (Connection::Cluster(_), _) => "cluster",
         };
         f.debug_struct("RedisStore")
             .field("connection", &kind)
@@ -245,6 +272,7 @@ impl crate::store::Store for RedisStore {
             let (session, credentials) = tokio::join!(self.load(key), self.credentials(code));
             return Ok((session?, credentials?));
         }
+        let read = self.tracking.as_ref().map(|t| t.begin());
         let (session, version, state): (Option<Vec<u8>>, Option<u64>, Option<Vec<u8>>) =
             redis::pipe()
                 .cmd("GET")
@@ -257,10 +285,15 @@ impl crate::store::Store for RedisStore {
                 .await
                 .map(|(session, (version, state))| (session, version, state))
                 .map_err(unavailable)?;
-        Ok((
-            self.session_record(key, session),
-            credentials::decode(code, version, state)?,
-        ))
+        let session = self.session_record(key, session);
+        let state = credentials::decode(code, version, state)?;
+        if let (Some(t), Some(read)) = (&self.tracking, &read) {
+            if let Some(record) = &session {
+                t.keep_session(read, key, record);
+            }
+            t.keep_credentials(read, code, &state);
+        }
+        Ok((session, state))
     }
 }
 

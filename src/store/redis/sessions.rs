@@ -89,6 +89,17 @@ impl RedisStore {
     }
 }
 
+impl RedisStore {
+    /// After this process wrote a session: its cached answer goes at once (Redis's push
+    /// follows), whether the write went through or not.
+    fn written<T>(&self, key: &SessionKey, written: T) -> T {
+        if let Some(t) = &self.tracking {
+            t.forget_session(key);
+        }
+        written
+    }
+}
+
 fn encode(record: &SessionRecord) -> Result<String, StoreError> {
     serde_json::to_string(record).map_err(StoreError::new)
 }
@@ -101,15 +112,15 @@ impl SessionStore for RedisStore {
         record: &SessionRecord,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let created: Option<String> = redis::cmd("SET")
+        let created: Result<Option<String>, _> = redis::cmd("SET")
             .arg(self.session_key(key))
             .arg(encode(record)?)
             .arg("NX")
             .arg("PX")
             .arg(millis(ttl))
             .query_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
+            .await;
+        let created = self.written(key, created).map_err(unavailable)?;
         if created.is_some() {
             self.index_session(key, record, ttl, false).await?;
         }
@@ -117,12 +128,21 @@ impl SessionStore for RedisStore {
     }
 
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
+        let read = self.tracking.as_ref().map(|t| t.begin());
         let value: Option<Vec<u8>> = redis::cmd("GET")
             .arg(self.session_key(key))
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        Ok(self.session_record(key, value))
+        let record = self.session_record(key, value);
+        if let (Some(t), Some(read), Some(record)) = (&self.tracking, &read, &record) {
+            t.keep_session(read, key, record);
+        }
+        Ok(record)
+    }
+
+    fn load_now(&self, key: &SessionKey) -> Option<Result<Option<SessionRecord>, StoreError>> {
+        Some(Ok(Some(self.tracking.as_ref()?.session(key)?)))
     }
 
     async fn touch(
@@ -132,15 +152,15 @@ impl SessionStore for RedisStore {
         ttl: Duration,
     ) -> Result<(), StoreError> {
         // XX: only if it still exists, so a touch racing a sign-out never resurrects.
-        let _: Option<String> = redis::cmd("SET")
+        let touched: Result<Option<String>, _> = redis::cmd("SET")
             .arg(self.session_key(key))
             .arg(encode(record)?)
             .arg("XX")
             .arg("PX")
             .arg(millis(ttl))
             .query_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
+            .await;
+        self.written(key, touched).map_err(unavailable)?;
         self.index_session(key, record, ttl, true).await
     }
 
@@ -179,11 +199,11 @@ impl SessionStore for RedisStore {
     }
 
     async fn destroy(&self, key: &SessionKey) -> Result<(), StoreError> {
-        let _: i64 = redis::cmd("DEL")
+        let destroyed: Result<i64, _> = redis::cmd("DEL")
             .arg(self.session_key(key))
             .query_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
+            .await;
+        self.written(key, destroyed).map_err(unavailable)?;
         Ok(())
     }
 }

@@ -118,7 +118,6 @@
 //! stopped when the last clone of the store is dropped, deletes expired sessions and refilled
 //! limits every minute, in batches of 1000 rows ([`SqlStore::reap_now`] does it at once).
 
-mod cache;
 mod credentials;
 mod directory;
 mod limits;
@@ -148,7 +147,7 @@ pub struct SqlStore {
 
 struct Inner {
     pools: pool::Pools,
-    cache: cache::Caches,
+    cache: crate::store::cache::Caches,
     /// Tells the reaper to stop when the last store goes.
     stop: Arc<Notify>,
 }
@@ -176,7 +175,7 @@ impl SqlStore {
         let stop = Arc::new(Notify::new());
         let inner = Arc::new(Inner {
             pools,
-            cache: cache::Caches::new(DEFAULT_CACHE_TTL),
+            cache: crate::store::cache::Caches::new(DEFAULT_CACHE_TTL),
             stop: Arc::clone(&stop),
         });
         let reaper = reaper::spawn(&inner, stop);
@@ -201,7 +200,7 @@ impl SqlStore {
         &self.inner.pools
     }
 
-    fn cache(&self) -> &cache::Caches {
+    fn cache(&self) -> &crate::store::cache::Caches {
         &self.inner.cache
     }
 }

@@ -1,6 +1,7 @@
-//! The read cache: what the database answered recently, kept in process memory for a short
-//! time, so that a signed-in request is decided without waiting for the database
-//! (`SessionStore::load_now`, `CredentialStore::credentials_now`, `Directory::account_now`).
+//! The read cache of the shared stores (SQL, Redis): what the database answered recently, kept
+//! in process memory for a short time, so that a signed-in request is decided without waiting
+//! for the database (`SessionStore::load_now`, `CredentialStore::credentials_now`,
+//! `Directory::account_now`).
 //!
 //! * Filled by the reads that went to the database, never read by them: `load`,
 //!   `credentials`, `account` and `session_and_credentials` always ask the database, and so
@@ -13,7 +14,9 @@
 //!   has a generation that every dropping write moves, and a read that saw another generation
 //!   when it was sent fills nothing. Credential states carry their version, so a fill never
 //!   replaces a newer version with an older one.
-//! * Writes by other processes are seen when the entry runs out: within the TTL.
+//! * Writes by other processes are seen when the entry runs out (within the TTL), or sooner
+//!   when the database says what changed: Redis pushes the keys (see `store::redis`), and each
+//!   is forgotten like a write of this process.
 //! * Bounded: at most [`ENTRIES`] per kind. A full cache first drops what is stale, then an
 //!   arbitrary eighth of what is left (which, for a cache this short-lived, does as well as
 //!   least-recently-used without its bookkeeping on every read).

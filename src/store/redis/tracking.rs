@@ -1,0 +1,417 @@
+//! Client-side caching on one Redis server: the answers a signed-in request needs (its
+//! session, its account, the account's credential state) are kept in process memory, and
+//! Redis says the moment any of them changes.
+//!
+//! A second connection, in RESP3, asks Redis for `CLIENT TRACKING ON BCAST` on three key
+//! prefixes (`P:s:` sessions, `P:c:` credential states, `{P:acc}:a` the accounts): whoever
+//! writes such a key, Redis pushes its name on that connection, and the entry is forgotten
+//! (a changed account forgets every account: they share one hash). Broadcast mode needs no
+//! table on the server of what this process read, and the pushes arrive on a connection that
+//! does nothing else, so they are handled as soon as they are read, in the connection's own
+//! task, without a queue to fall behind.
+//!
+//! While that connection is down, or before it is up, nothing is served from memory and
+//! nothing is kept: every request asks Redis (and gets `503` if Redis cannot answer). Going
+//! down or coming back empties the caches, so nothing read before a gap in the pushes is ever
+//! served after it. A connection that Redis's host closes is seen at once; one that the network
+//! drops silently is found by a `PING` every second (answered within a second), so **a change
+//! is seen within 2 s** in the worst case, and entries are never kept longer than [`TTL`]
+//! whatever happens. The generation of each cache (see `store::cache`) keeps a read that was
+//! under way during a push from putting its older answer back.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, PushInfo, PushKind, Value};
+
+use crate::identity::{Account, UserCode};
+use crate::session::{SessionKey, SessionRecord};
+use crate::store::cache::Caches;
+use crate::store::{Credentials, Versioned};
+
+/// The longest an entry is served, pushes or not: a bound that holds even if this module had a
+/// fault. With pushes, entries are forgotten long before.
+const TTL: Duration = Duration::from_secs(10);
+
+/// How often the tracking connection is checked, and how long its `PING` may take.
+const CHECK: Duration = Duration::from_secs(1);
+
+/// How long to wait before connecting again after a failure.
+const RETRY: Duration = Duration::from_millis(250);
+
+/// The caches of one [`RedisStore`](super::RedisStore) and its clones, and whether Redis is
+/// telling this process what changes.
+pub(super) struct Tracking {
+    caches: Caches,
+    /// Whether a tracking connection is up and subscribed: entries may be served and kept.
+    live: AtomicBool,
+    /// Which tracking connection is the current one (a closing old one says nothing).
+    link: AtomicU64,
+    sessions: Vec<u8>,
+    credentials: Vec<u8>,
+    accounts: Vec<u8>,
+}
+
+/// When a read was sent, and the caches' generations then.
+pub(super) struct Read {
+    at: Instant,
+    sessions: u64,
+    credentials: u64,
+    accounts: u64,
+}
+
+impl Tracking {
+    /// The caches for the keys of `prefix` (`P`): sessions under `P:s:`, credential states
+    /// under `P:c:`, accounts in the hash `accounts`.
+    pub(super) fn new(prefix: &str, accounts: String) -> Self {
+        Self {
+            caches: Caches::new(TTL),
+            live: AtomicBool::new(false),
+            link: AtomicU64::new(0),
+            sessions: format!("{prefix}:s:").into_bytes(),
+            credentials: format!("{prefix}:c:").into_bytes(),
+            accounts: accounts.into_bytes(),
+        }
+    }
+
+    /// The caches, while Redis tells what changes.
+    fn serving(&self) -> Option<&Caches> {
+        self.live.load(Ordering::Acquire).then_some(&self.caches)
+    }
+
+    pub(super) fn session(&self, key: &SessionKey) -> Option<SessionRecord> {
+        self.serving()?.sessions.get(key)
+    }
+
+    pub(super) fn credentials(&self, code: &UserCode) -> Option<Versioned<Credentials>> {
+        self.serving()?.credentials.get(code)
+    }
+
+    pub(super) fn account(&self, code: &UserCode) -> Option<Arc<Account>> {
+        self.serving()?.accounts.get(code)
+    }
+
+    /// To be taken just before a read is sent, and given to the `keep_*` methods.
+    pub(super) fn begin(&self) -> Read {
+        Read {
+            at: Instant::now(),
+            sessions: self.caches.sessions.generation(),
+            credentials: self.caches.credentials.generation(),
+            accounts: self.caches.accounts.generation(),
+        }
+    }
+
+    pub(super) fn keep_session(&self, read: &Read, key: &SessionKey, record: &SessionRecord) {
+        if let Some(caches) = self.serving() {
+            let until = caches.until(read.at);
+            caches
+                .sessions
+                .fill(*key, record.clone(), until, read.sessions);
+        }
+    }
+
+    pub(super) fn keep_credentials(
+        &self,
+        read: &Read,
+        code: &UserCode,
+        state: &Versioned<Credentials>,
+    ) {
+        if let Some(caches) = self.serving() {
+            let until = caches.until(read.at);
+            caches
+                .credentials
+                .fill(code.clone(), state.clone(), until, read.credentials);
+        }
+    }
+
+    pub(super) fn keep_account(&self, read: &Read, code: &UserCode, account: &Arc<Account>) {
+        if let Some(caches) = self.serving() {
+            let until = caches.until(read.at);
+            caches
+                .accounts
+                .fill(code.clone(), Arc::clone(account), until, read.accounts);
+        }
+    }
+
+    /// A write of this process to the session (its push follows; this one is at once).
+    pub(super) fn forget_session(&self, key: &SessionKey) {
+        self.caches.sessions.forget(key);
+    }
+
+    pub(super) fn forget_credentials(&self, code: &UserCode) {
+        self.caches.credentials.forget(code);
+    }
+
+    pub(super) fn forget_account(&self, code: &UserCode) {
+        self.caches.accounts.forget(code);
+    }
+
+    fn forget_everything(&self) {
+        self.caches.sessions.clear();
+        self.caches.credentials.clear();
+        self.caches.accounts.clear();
+    }
+
+    /// A key Redis says changed.
+    fn changed(&self, key: &[u8]) {
+        if let Some(rest) = key.strip_prefix(self.sessions.as_slice()) {
+            match <[u8; 32]>::try_from(rest) {
+                Ok(bytes) => self.forget_session(&SessionKey::from_bytes(bytes)),
+                Err(_) => self.caches.sessions.clear(),
+            }
+        } else if let Some(rest) = key.strip_prefix(self.credentials.as_slice()) {
+            match std::str::from_utf8(rest).map(UserCode::from_stored) {
+                Ok(Ok(code)) => self.forget_credentials(&code),
+                _ => self.caches.credentials.clear(),
+            }
+        } else if key == self.accounts.as_slice() {
+            self.caches.accounts.clear();
+        }
+    }
+
+    /// A message Redis (or the redis crate) pushed on tracking connection `link`.
+    fn pushed(&self, link: u64, push: &PushInfo) {
+        match push.kind {
+            PushKind::Invalidate => match push.data.first() {
+                Some(Value::Array(keys)) => {
+                    for key in keys {
+                        match key {
+                            Value::BulkString(key) => self.changed(key),
+                            _ => self.forget_everything(),
+                        }
+                    }
+                }
+                // A null after `FLUSHALL`/`FLUSHDB`: everything changed.
+                _ => self.forget_everything(),
+            },
+            PushKind::Disconnection if self.link.load(Ordering::Acquire) == link => {
+                self.go_dark();
+            }
+            _ => {}
+        }
+    }
+
+    /// Pushes flow (again): whatever was kept before may have missed some.
+    fn go_live(&self) {
+        self.forget_everything();
+        self.live.store(true, Ordering::Release);
+    }
+
+    /// Pushes may be lost from now on: serve and keep nothing.
+    fn go_dark(&self) {
+        self.live.store(false, Ordering::Release);
+        self.forget_everything();
+    }
+
+    fn prefixes(&self) -> [Vec<u8>; 3] {
+        [
+            self.sessions.clone(),
+            self.credentials.clone(),
+            self.accounts.clone(),
+        ]
+    }
+}
+
+/// Keeps a tracking connection to `client` (RESP3) up for as long as `tracking` lives:
+/// subscribes, checks it every [`CHECK`], and starts again when it fails.
+pub(super) async fn follow(client: redis::Client, tracking: Weak<Tracking>) {
+    loop {
+        let Some(link) = tracking
+            .upgrade()
+            .map(|t| t.link.fetch_add(1, Ordering::AcqRel) + 1)
+        else {
+            return;
+        };
+        if let Ok(mut connection) = subscribe(&client, &tracking, link).await {
+            match tracking.upgrade() {
+                Some(t) => t.go_live(),
+                None => return,
+            }
+            loop {
+                tokio::time::sleep(CHECK).await;
+                match tracking.upgrade() {
+                    Some(t) if t.live.load(Ordering::Acquire) => {}
+                    Some(_) => break,
+                    None => return,
+                }
+                let pong: redis::RedisResult<String> =
+                    redis::cmd("PING").query_async(&mut connection).await;
+                if pong.is_err() {
+                    break;
+                }
+            }
+        }
+        match tracking.upgrade() {
+            Some(t) => t.go_dark(),
+            None => return,
+        }
+        tokio::time::sleep(RETRY).await;
+    }
+}
+
+/// A new connection subscribed to the prefixes' changes, its pushes handled as they arrive.
+async fn subscribe(
+    client: &redis::Client,
+    tracking: &Weak<Tracking>,
+    link: u64,
+) -> redis::RedisResult<MultiplexedConnection> {
+    let prefixes = match tracking.upgrade() {
+        Some(t) => t.prefixes(),
+        None => {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "store dropped",
+            )))
+        }
+    };
+    let pushes = tracking.clone();
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(CHECK))
+        .set_response_timeout(Some(CHECK))
+        .set_push_sender(move |push: PushInfo| {
+            if let Some(t) = pushes.upgrade() {
+                t.pushed(link, &push);
+            }
+            Ok::<(), std::convert::Infallible>(())
+        });
+    let mut connection = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    let mut command = redis::cmd("CLIENT");
+    command.arg("TRACKING").arg("ON").arg("BCAST");
+    for prefix in &prefixes {
+        command.arg("PREFIX").arg(prefix.as_slice());
+    }
+    let () = command.query_async(&mut connection).await?;
+    Ok(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tracking() -> Tracking {
+        let t = Tracking::new("p", "{p:acc}:a".to_owned());
+        t.go_live();
+        t
+    }
+
+    fn record() -> SessionRecord {
+        SessionRecord {
+            user_code: UserCode::from_stored("ACME-001").unwrap(),
+            epoch: 0,
+            created_at: 0,
+            last_seen: 0,
+            restricted: None,
+        }
+    }
+
+    #[test]
+    fn a_pushed_session_key_is_forgotten_and_no_other() {
+        let t = tracking();
+        let (one, two) = (
+            SessionKey::from_bytes([1; 32]),
+            SessionKey::from_bytes([2; 32]),
+        );
+        let read = t.begin();
+        t.keep_session(&read, &one, &record());
+        t.keep_session(&read, &two, &record());
+        let mut key = b"p:s:".to_vec();
+        key.extend_from_slice(&[1; 32]);
+        t.pushed(1, &invalidate(vec![Value::BulkString(key)]));
+        assert!(t.session(&one).is_none());
+        assert!(t.session(&two).is_some());
+    }
+
+    #[test]
+    fn a_read_under_way_during_a_push_keeps_nothing() {
+        let t = tracking();
+        let key = SessionKey::from_bytes([1; 32]);
+        let read = t.begin();
+        t.pushed(
+            1,
+            &invalidate(vec![Value::BulkString(b"p:s:other".to_vec())]),
+        );
+        t.keep_session(&read, &key, &record());
+        assert!(t.session(&key).is_none());
+    }
+
+    #[test]
+    fn a_flush_or_a_lost_connection_forgets_everything_and_stops_serving() {
+        let t = tracking();
+        let key = SessionKey::from_bytes([1; 32]);
+        t.keep_session(&t.begin(), &key, &record());
+        t.pushed(1, &invalidate(vec![Value::Nil]));
+        assert!(t.session(&key).is_none(), "FLUSHALL sends a null");
+
+        t.link.store(3, Ordering::Release);
+        t.keep_session(&t.begin(), &key, &record());
+        t.pushed(
+            2,
+            &PushInfo {
+                kind: PushKind::Disconnection,
+                data: vec![],
+            },
+        );
+        assert!(
+            t.session(&key).is_some(),
+            "an old connection closing says nothing"
+        );
+        t.pushed(
+            3,
+            &PushInfo {
+                kind: PushKind::Disconnection,
+                data: vec![],
+            },
+        );
+        assert!(t.session(&key).is_none());
+        t.keep_session(&t.begin(), &key, &record());
+        assert!(t.session(&key).is_none(), "nothing is kept while dark");
+    }
+
+    #[test]
+    fn an_account_change_forgets_every_account_and_a_credential_change_one_state() {
+        let t = tracking();
+        let (marie, luc) = (
+            UserCode::from_stored("ACME-001").unwrap(),
+            UserCode::from_stored("ACME-002").unwrap(),
+        );
+        let account = Arc::new(Account::new(marie.clone(), "Marie", "acme"));
+        let read = t.begin();
+        t.keep_account(&read, &marie, &account);
+        t.keep_credentials(&read, &marie, &nothing());
+        t.keep_credentials(&read, &luc, &nothing());
+        t.pushed(
+            1,
+            &invalidate(vec![Value::BulkString(b"p:c:ACME-001".to_vec())]),
+        );
+        assert!(t.credentials(&marie).is_none());
+        assert!(t.credentials(&luc).is_some());
+        assert!(t.account(&marie).is_some());
+        t.pushed(
+            1,
+            &invalidate(vec![Value::BulkString(b"{p:acc}:a".to_vec())]),
+        );
+        assert!(t.account(&marie).is_none());
+    }
+
+    fn nothing() -> Versioned<Credentials> {
+        Versioned {
+            value: Credentials::default(),
+            version: 0,
+        }
+    }
+
+    fn invalidate(keys: Vec<Value>) -> PushInfo {
+        let data = match keys.as_slice() {
+            [Value::Nil] => vec![Value::Nil],
+            _ => vec![Value::Array(keys)],
+        };
+        PushInfo {
+            kind: PushKind::Invalidate,
+            data,
+        }
+    }
+}
