@@ -14,7 +14,10 @@ use guichet::limit::Rate;
 use guichet::mail::{Letter, LetterKind, SmtpMailer};
 use guichet::pages::Language;
 use guichet::store::redis::RedisStore;
-use guichet::store::{MailQueue, SessionKey, SessionRecord, SessionStore};
+use guichet::store::{
+    Account, AccountStatus, AccountStore, CredentialStore, Directory, MailQueue, SessionKey,
+    SessionRecord, SessionStore,
+};
 use http::StatusCode;
 use redis_server::{unique_prefix, RedisServer};
 
@@ -181,8 +184,19 @@ async fn with_client_side_caching_a_session_is_answered_from_memory_until_redis_
     assert!(other.create(&key, &record, hour).await.unwrap());
     cached.load(&key).await.unwrap();
     assert!(cached.load_now(&key).is_some());
+    // Only the connection the pushes come on: the reads' connection stays up.
+    let list = server.cli(&["CLIENT", "LIST"]).expect("CLIENT LIST");
+    let tracking = list
+        .lines()
+        .find(|client| client.contains("name=guichet-tracking"))
+        .and_then(|client| {
+            client
+                .split(' ')
+                .find_map(|field| field.strip_prefix("id="))
+        })
+        .expect("the tracking connection is named");
     server
-        .cli(&["CLIENT", "KILL", "TYPE", "normal"])
+        .cli(&["CLIENT", "KILL", "ID", tracking])
         .expect("CLIENT KILL");
     assert!(
         within(Duration::from_millis(200), forgotten).await,
@@ -194,6 +208,151 @@ async fn with_client_side_caching_a_session_is_answered_from_memory_until_redis_
     })
     .await;
     assert!(back, "the tracking connection comes back by itself");
+
+    // The account and its credential state: forgotten when another instance writes them.
+    let marie = code(MARIE);
+    let account = Account::new(marie.clone(), "Marie", "acme");
+    other.put_account(&account).await.unwrap();
+    let kept = within(Duration::from_secs(3), || async {
+        cached.account(&marie).await.unwrap();
+        cached.credentials(&marie).await.unwrap();
+        cached.account_now(&marie).is_some() && cached.credentials_now(&marie).is_some()
+    })
+    .await;
+    assert!(
+        kept,
+        "an account and its credential state read once are kept"
+    );
+    other
+        .put_account(&account.clone().with_status(AccountStatus::Disabled))
+        .await
+        .unwrap();
+    assert!(
+        within(Duration::from_millis(200), || async {
+            cached.account_now(&marie).is_none()
+        })
+        .await,
+        "a disable elsewhere is pushed"
+    );
+    let state = other.credentials(&marie).await.unwrap();
+    assert!(other
+        .save_credentials(&marie, state.version, &state.value)
+        .await
+        .unwrap());
+    assert!(
+        within(Duration::from_millis(200), || async {
+            cached.credentials_now(&marie).is_none()
+        })
+        .await,
+        "a credential change elsewhere is pushed"
+    );
+}
+
+/// A push connection that closes just as it subscribed (here: a proxy closes it right after
+/// Redis's answer to `CLIENT TRACKING`) must never let the cache serve. It did, for a second:
+/// the close could be handled before the subscription went live, and was then forgotten.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_client_side_caching_a_push_connection_lost_as_it_subscribes_serves_nothing() {
+    let server = RedisServer::start();
+    let proxy = cutting_proxy(server.port).await;
+    let prefix = unique_prefix("cut");
+    let cached = RedisStore::connect_caching(&format!("redis://127.0.0.1:{proxy}"), &prefix)
+        .await
+        .expect("a caching store");
+    let other = store(&server.url(), &prefix).await;
+    let record = SessionRecord::new(code(MARIE), 0, 1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    let mut n = 0u8;
+    while std::time::Instant::now() < deadline {
+        n = n.wrapping_add(1);
+        let key = SessionKey::from_bytes([n; 32]);
+        assert!(other
+            .create(&key, &record, Duration::from_secs(60))
+            .await
+            .unwrap());
+        cached.load(&key).await.unwrap();
+        other.destroy(&key).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(
+            cached.load_now(&key).is_none(),
+            "a session destroyed 20 ms ago is still served from memory, with no pushes coming"
+        );
+    }
+}
+
+/// A caching store that outlives the runtime it was made on (whose task kept its push
+/// connection) stops answering from memory within 2 s: nobody renews the lease.
+#[test]
+fn with_client_side_caching_a_store_whose_runtime_ended_stops_serving_from_memory() {
+    let server = RedisServer::start();
+    let prefix = unique_prefix("runtime");
+    let key = SessionKey::from_bytes([9; 32]);
+    let first = tokio::runtime::Runtime::new().expect("a runtime");
+    let cached = first.block_on(async {
+        let cached = RedisStore::connect_caching(&server.url(), &prefix)
+            .await
+            .expect("a caching store");
+        let other = store(&server.url(), &prefix).await;
+        let record = SessionRecord::new(code(MARIE), 0, 1);
+        assert!(other
+            .create(&key, &record, Duration::from_secs(60))
+            .await
+            .unwrap());
+        let kept = within(Duration::from_secs(3), || async {
+            cached.load(&key).await.unwrap();
+            cached.load_now(&key).is_some()
+        })
+        .await;
+        assert!(kept);
+        cached
+    });
+    drop(first);
+    std::thread::sleep(Duration::from_millis(2100));
+    assert!(
+        cached.load_now(&key).is_none(),
+        "nobody checks that Redis still pushes: nothing is served"
+    );
+}
+
+/// A TCP proxy to `port` that closes a connection right after passing on the server's first
+/// answer following a `CLIENT TRACKING` request.
+async fn cutting_proxy(port: u16) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let local = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
+                continue;
+            };
+            let (mut from_client, mut to_client) = client.into_split();
+            let (mut from_server, mut to_server) = server.into_split();
+            let tracking = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let seen = std::sync::Arc::clone(&tracking);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                    if buf[..n].windows(8).any(|w| w == b"TRACKING") {
+                        seen.store(true, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    if to_server.write_all(&buf[..n]).await.is_err() {
+                        return;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                while let Ok(n @ 1..) = from_server.read(&mut buf).await {
+                    let cut = tracking.load(std::sync::atomic::Ordering::SeqCst);
+                    if to_client.write_all(&buf[..n]).await.is_err() || cut {
+                        let _ = to_client.shutdown().await;
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    local
 }
 
 /// Whether `check` holds within `window`, asked every 5 ms.

@@ -60,7 +60,7 @@ impl RedisStore {
         } else {
             &*PUT_ACCOUNT
         };
-        let (written, previous): (i64, Option<Vec<u8>>) = script
+        let written: Result<(i64, Option<Vec<u8>>), _> = script
             .key(self.accounts_key("a"))
             .key(self.accounts_key("mb"))
             .key(self.accounts_key("codes"))
@@ -70,11 +70,12 @@ impl RedisStore {
             .arg(mailbox)
             .arg(self.accounts_key("k:"))
             .invoke_async(&mut self.conn())
-            .await
-            .map_err(unavailable)?;
+            .await;
+        // Forgotten whatever the answer: a write that timed out may still have been applied.
         if let Some(t) = &self.tracking {
             t.forget_account(&account.code);
         }
+        let (written, previous) = written.map_err(unavailable)?;
         let previous = previous.map(|json| records::account(&json)).transpose()?;
         Ok((written == 1, previous))
     }

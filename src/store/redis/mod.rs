@@ -55,8 +55,10 @@
 //! connection subscribes to changes of those keys (`CLIENT TRACKING ON BCAST` with the
 //! prefixes `P:s:`, `P:c:` and the key `{P:acc}:a`, RESP3), and each key Redis pushes is
 //! forgotten as the push is read; this process's own writes forget theirs before they return.
-//! While that connection is down, nothing is answered from memory; it is checked with a `PING`
-//! every second, so a silently dropped one is found within 2 s. On a cluster,
+//! Every half second both connections are asked which server they reach; nothing is answered
+//! from memory more than 2 s after the last time they agreed, nor while the second connection
+//! is down (the connection is named `guichet-tracking` in `CLIENT LIST`). `SWAPDB` is not
+//! seen (Redis pushes nothing for it). On a cluster,
 //! [`RedisStore::connect_cluster_caching`] uses the redis crate's own client-side cache
 //! instead (per node tracking, read through the asynchronous path).
 //!
@@ -115,11 +117,14 @@ impl RedisStore {
     /// in). The connection is made lazily: a store made while Redis is down works as soon as
     /// Redis is up, and fails closed until then.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        Ok(Self::with(Connection::Single(Self::manager(url)?), prefix))
+    }
+
+    /// The multiplexed connection to one server, made lazily.
+    fn manager(url: &str) -> Result<ConnectionManager, StoreError> {
         let client = redis::Client::open(url).map_err(StoreError::new)?;
-        let config = Self::manager_config();
-        let manager =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(StoreError::new)?;
-        Ok(Self::with(Connection::Single(manager), prefix))
+        ConnectionManager::new_lazy_with_config(client, Self::manager_config())
+            .map_err(StoreError::new)
     }
 
     /// Like [`connect`](Self::connect), with Redis 6+ server-assisted client-side caching: a
@@ -130,9 +135,11 @@ impl RedisStore {
     /// a sign-out or a disable on any replica takes effect here as soon as that message does
     /// (well under a millisecond on a quiet LAN, more under load; during that window this
     /// replica may still accept the ended session). While that connection is down nothing is
-    /// served from memory; a silently dropped one is found within 2 s. See the module docs.
+    /// served from memory, and nothing is served more than 2 s after the last check that
+    /// Redis still pushes its changes here. See the module docs.
     pub async fn connect_caching(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let mut store = Self::connect(url, prefix).await?;
+        let manager = Self::manager(url)?;
+        let mut store = Self::with(Connection::Single(manager.clone()), prefix);
         let separator = if url.contains('?') { '&' } else { '?' };
         let pushes = redis::Client::open(format!("{url}{separator}protocol=resp3").as_str())
             .map_err(StoreError::new)?;
@@ -142,6 +149,7 @@ impl RedisStore {
         ));
         tokio::spawn(tracking::follow(
             pushes,
+            manager,
             std::sync::Arc::downgrade(&tracking),
         ));
         store.tracking = Some(tracking);

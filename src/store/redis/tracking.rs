@@ -10,20 +10,27 @@
 //! does nothing else, so they are handled as soon as they are read, in the connection's own
 //! task, without a queue to fall behind.
 //!
-//! While that connection is down, or before it is up, nothing is served from memory and
-//! nothing is kept: every request asks Redis (and gets `503` if Redis cannot answer). Going
-//! down or coming back empties the caches, so nothing read before a gap in the pushes is ever
-//! served after it. A connection that Redis's host closes is seen at once; one that the network
-//! drops silently is found by a `PING` every second (answered within a second), so **a change
-//! is seen within 2 s** in the worst case, and entries are never kept longer than [`TTL`]
-//! whatever happens. The generation of each cache (see `store::cache`) keeps a read that was
-//! under way during a push from putting its older answer back.
+//! Entries are served only under a **lease** that each successful check renews: every half
+//! second the tracking connection and the main one are asked which server they talk to (its
+//! `run_id`), and the lease runs 2 s past the last check that found both on the same server.
+//! So whatever goes wrong (a connection the network drops silently, a failover that moved the
+//! main connection to another server, a task that stopped running), **nothing is served from
+//! memory more than 2 s after the last moment Redis was known to push its changes here**. A
+//! closed connection is seen at once (the redis crate says so), and subscribing again, or
+//! renewing a lease that lapsed, empties the caches first: nothing read before a gap in the
+//! pushes is served after it. While nothing is served, every request asks Redis (and gets
+//! `503` if Redis cannot answer). The generation of each cache (see `store::cache`) keeps a
+//! read that was under way during a push from putting its older answer back. Entries never
+//! live longer than [`TTL`].
+//!
+//! Not seen: `SWAPDB` (Redis pushes nothing for it), and writes to another database number
+//! under the same key names (they only make this process forget more).
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use redis::aio::MultiplexedConnection;
+use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, PushInfo, PushKind, Value};
 
 use crate::identity::{Account, UserCode};
@@ -35,20 +42,32 @@ use crate::store::{Credentials, Versioned};
 /// fault. With pushes, entries are forgotten long before.
 const TTL: Duration = Duration::from_secs(10);
 
-/// How often the tracking connection is checked, and how long its `PING` may take.
-const CHECK: Duration = Duration::from_secs(1);
+/// How often the two connections are checked.
+const CHECK: Duration = Duration::from_millis(500);
 
-/// How long to wait before connecting again after a failure.
+/// How long a check may take, and how long after the last good one entries are served.
+const LEASE: Duration = Duration::from_secs(2);
+
+/// How long to wait before subscribing again after a failure: doubled on each failure in a
+/// row, up to [`RETRY_MAX`].
 const RETRY: Duration = Duration::from_millis(250);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
+/// The tracking connection's name in `CLIENT LIST`.
+const NAME: &str = "guichet-tracking";
 
 /// The caches of one [`RedisStore`](super::RedisStore) and its clones, and whether Redis is
 /// telling this process what changes.
 pub(super) struct Tracking {
     caches: Caches,
-    /// Whether a tracking connection is up and subscribed: entries may be served and kept.
-    live: AtomicBool,
-    /// Which tracking connection is the current one (a closing old one says nothing).
+    /// Until when entries may be served and kept, in µs after `started`; 0 after a
+    /// connection was lost, until the next one is subscribed.
+    lease: AtomicU64,
+    started: Instant,
+    /// Which tracking connection is the current one (a closing old one says nothing)...
     link: AtomicU64,
+    /// ...and the last one seen closed (a connection closed before it went live never does).
+    closed: AtomicU64,
     sessions: Vec<u8>,
     credentials: Vec<u8>,
     accounts: Vec<u8>,
@@ -68,17 +87,28 @@ impl Tracking {
     pub(super) fn new(prefix: &str, accounts: String) -> Self {
         Self {
             caches: Caches::new(TTL),
-            live: AtomicBool::new(false),
+            lease: AtomicU64::new(0),
+            started: Instant::now(),
             link: AtomicU64::new(0),
+            closed: AtomicU64::new(0),
             sessions: format!("{prefix}:s:").into_bytes(),
             credentials: format!("{prefix}:c:").into_bytes(),
             accounts: accounts.into_bytes(),
         }
     }
 
-    /// The caches, while Redis tells what changes.
+    /// The caches, while Redis is known to tell what changes.
     fn serving(&self) -> Option<&Caches> {
-        self.live.load(Ordering::Acquire).then_some(&self.caches)
+        (self.lease.load(Ordering::SeqCst) > self.micros()).then_some(&self.caches)
+    }
+
+    fn micros(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn lease_from_now(&self) -> u64 {
+        self.micros()
+            .saturating_add(u64::try_from(LEASE.as_micros()).unwrap_or(u64::MAX))
     }
 
     pub(super) fn session(&self, key: &SessionKey) -> Option<SessionRecord> {
@@ -186,22 +216,50 @@ impl Tracking {
                 // A null after `FLUSHALL`/`FLUSHDB`: everything changed.
                 _ => self.forget_everything(),
             },
-            PushKind::Disconnection if self.link.load(Ordering::Acquire) == link => {
-                self.go_dark();
+            PushKind::Disconnection => {
+                self.closed.fetch_max(link, Ordering::SeqCst);
+                if self.link.load(Ordering::SeqCst) == link {
+                    self.go_dark();
+                }
             }
             _ => {}
         }
     }
 
-    /// Pushes flow (again): whatever was kept before may have missed some.
-    fn go_live(&self) {
+    /// Connection `link` is subscribed: whatever was kept before may have missed pushes. If
+    /// it was seen closed meanwhile, it stays dark (whichever of the two comes second sees the
+    /// other).
+    fn go_live(&self, link: u64) {
         self.forget_everything();
-        self.live.store(true, Ordering::Release);
+        self.lease.store(self.lease_from_now(), Ordering::SeqCst);
+        if self.closed.load(Ordering::SeqCst) >= link {
+            self.go_dark();
+        }
+    }
+
+    /// A check of connection `link` passed: the lease runs on. One that had lapsed (checks
+    /// late) empties the caches first. `false` when the connection was lost meanwhile.
+    fn renew(&self, link: u64) -> bool {
+        let lease = self.lease.load(Ordering::SeqCst);
+        if lease == 0 || self.closed.load(Ordering::SeqCst) >= link {
+            return false;
+        }
+        if lease <= self.micros() {
+            self.forget_everything();
+        }
+        self.lease
+            .compare_exchange(
+                lease,
+                self.lease_from_now(),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            )
+            .is_ok()
     }
 
     /// Pushes may be lost from now on: serve and keep nothing.
     fn go_dark(&self) {
-        self.live.store(false, Ordering::Release);
+        self.lease.store(0, Ordering::SeqCst);
         self.forget_everything();
     }
 
@@ -215,40 +273,92 @@ impl Tracking {
 }
 
 /// Keeps a tracking connection to `client` (RESP3) up for as long as `tracking` lives:
-/// subscribes, checks it every [`CHECK`], and starts again when it fails.
-pub(super) async fn follow(client: redis::Client, tracking: Weak<Tracking>) {
+/// subscribes, checks it and the store's `main` connection every [`CHECK`], renewing the lease,
+/// and starts again when anything fails.
+pub(super) async fn follow(
+    client: redis::Client,
+    main: ConnectionManager,
+    tracking: Weak<Tracking>,
+) {
+    let mut retry = RETRY;
+    let mut said = false;
     loop {
         let Some(link) = tracking
             .upgrade()
-            .map(|t| t.link.fetch_add(1, Ordering::AcqRel) + 1)
+            .map(|t| t.link.fetch_add(1, Ordering::SeqCst) + 1)
         else {
             return;
         };
-        if let Ok(mut connection) = subscribe(&client, &tracking, link).await {
-            match tracking.upgrade() {
-                Some(t) => t.go_live(),
-                None => return,
-            }
-            loop {
-                tokio::time::sleep(CHECK).await;
-                match tracking.upgrade() {
-                    Some(t) if t.live.load(Ordering::Acquire) => {}
-                    Some(_) => break,
-                    None => return,
+        let failure = match subscribe(&client, &tracking, link).await {
+            Ok(mut connection) => match same_server(&mut connection, &mut main.clone()).await {
+                Ok(()) => {
+                    match tracking.upgrade() {
+                        Some(t) => t.go_live(link),
+                        None => return,
+                    }
+                    tracing::info!("redis: client-side cache on (changes are pushed)");
+                    retry = RETRY;
+                    said = false;
+                    loop {
+                        tokio::time::sleep(CHECK).await;
+                        if let Err(error) = same_server(&mut connection, &mut main.clone()).await {
+                            break error;
+                        }
+                        match tracking.upgrade() {
+                            Some(t) if t.renew(link) => {}
+                            Some(_) => break "the connection closed".to_owned(),
+                            None => return,
+                        }
+                    }
                 }
-                let pong: redis::RedisResult<String> =
-                    redis::cmd("PING").query_async(&mut connection).await;
-                if pong.is_err() {
-                    break;
-                }
-            }
-        }
+                Err(error) => error,
+            },
+            Err(error) => error.to_string(),
+        };
         match tracking.upgrade() {
             Some(t) => t.go_dark(),
             None => return,
         }
-        tokio::time::sleep(RETRY).await;
+        if !said {
+            tracing::warn!(
+                %failure,
+                "redis: client-side cache off until changes are pushed again; every signed-in request asks Redis"
+            );
+            said = true;
+        }
+        tokio::time::sleep(retry).await;
+        retry = (retry * 2).min(RETRY_MAX);
     }
+}
+
+/// Whether both connections answer, within [`LEASE`], from the same server (its `run_id`):
+/// pushes describe the server the reads go to.
+async fn same_server(
+    tracking: &mut MultiplexedConnection,
+    main: &mut ConnectionManager,
+) -> Result<(), String> {
+    let both = tokio::time::timeout(LEASE, async {
+        tokio::try_join!(server_id(tracking), server_id(main))
+    })
+    .await;
+    match both {
+        Ok(Ok((pushes, reads))) if pushes == reads => Ok(()),
+        Ok(Ok(_)) => Err("the connections reach different servers (a failover?)".to_owned()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("no answer in time".to_owned()),
+    }
+}
+
+/// The server's `run_id` (new at every start).
+async fn server_id(connection: &mut impl ConnectionLike) -> redis::RedisResult<String> {
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(connection)
+        .await?;
+    info.lines()
+        .find_map(|line| line.strip_prefix("run_id:"))
+        .map(|id| id.trim().to_owned())
+        .ok_or_else(|| redis::RedisError::from((redis::ErrorKind::Parse, "INFO without run_id")))
 }
 
 /// A new connection subscribed to the prefixes' changes, its pushes handled as they arrive.
@@ -268,8 +378,8 @@ async fn subscribe(
     };
     let pushes = tracking.clone();
     let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(CHECK))
-        .set_response_timeout(Some(CHECK))
+        .set_connection_timeout(Some(LEASE))
+        .set_response_timeout(Some(LEASE))
         .set_push_sender(move |push: PushInfo| {
             if let Some(t) = pushes.upgrade() {
                 t.pushed(link, &push);
@@ -278,6 +388,11 @@ async fn subscribe(
         });
     let mut connection = client
         .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    let () = redis::cmd("CLIENT")
+        .arg("SETNAME")
+        .arg(NAME)
+        .query_async(&mut connection)
         .await?;
     let mut command = redis::cmd("CLIENT");
     command.arg("TRACKING").arg("ON").arg("BCAST");
@@ -294,7 +409,8 @@ mod tests {
 
     fn tracking() -> Tracking {
         let t = Tracking::new("p", "{p:acc}:a".to_owned());
-        t.go_live();
+        t.link.store(1, Ordering::SeqCst);
+        t.go_live(1);
         t
     }
 
@@ -346,29 +462,46 @@ mod tests {
         t.pushed(1, &invalidate(vec![Value::Nil]));
         assert!(t.session(&key).is_none(), "FLUSHALL sends a null");
 
-        t.link.store(3, Ordering::Release);
+        t.link.store(3, Ordering::SeqCst);
+        t.go_live(3);
         t.keep_session(&t.begin(), &key, &record());
-        t.pushed(
-            2,
-            &PushInfo {
-                kind: PushKind::Disconnection,
-                data: vec![],
-            },
-        );
+        t.pushed(2, &disconnection());
         assert!(
             t.session(&key).is_some(),
             "an old connection closing says nothing"
         );
-        t.pushed(
-            3,
-            &PushInfo {
-                kind: PushKind::Disconnection,
-                data: vec![],
-            },
-        );
+        t.pushed(3, &disconnection());
         assert!(t.session(&key).is_none());
         t.keep_session(&t.begin(), &key, &record());
         assert!(t.session(&key).is_none(), "nothing is kept while dark");
+        assert!(!t.renew(3), "a lost connection's checks renew nothing");
+    }
+
+    #[test]
+    fn a_connection_closed_before_it_goes_live_never_serves() {
+        let t = Tracking::new("p", "{p:acc}:a".to_owned());
+        t.link.store(1, Ordering::SeqCst);
+        t.pushed(1, &disconnection());
+        t.go_live(1);
+        let key = SessionKey::from_bytes([1; 32]);
+        t.keep_session(&t.begin(), &key, &record());
+        assert!(t.session(&key).is_none());
+    }
+
+    #[test]
+    fn a_lapsed_lease_serves_nothing_and_its_renewal_starts_afresh() {
+        let t = tracking();
+        let key = SessionKey::from_bytes([1; 32]);
+        t.keep_session(&t.begin(), &key, &record());
+        t.lease.store(1, Ordering::SeqCst);
+        assert!(t.session(&key).is_none(), "no check passed for too long");
+        assert!(t.renew(1));
+        assert!(
+            t.session(&key).is_none(),
+            "kept before the lapse: forgotten"
+        );
+        t.keep_session(&t.begin(), &key, &record());
+        assert!(t.session(&key).is_some());
     }
 
     #[test]
@@ -401,6 +534,13 @@ mod tests {
         Versioned {
             value: Credentials::default(),
             version: 0,
+        }
+    }
+
+    fn disconnection() -> PushInfo {
+        PushInfo {
+            kind: PushKind::Disconnection,
+            data: vec![],
         }
     }
 
