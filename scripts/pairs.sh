@@ -10,18 +10,21 @@
 #   scripts/pairs.sh guard   # portal example twice: GET /health ÷ GET /health/signed-in
 #   scripts/pairs.sh scale   # guichet serve on SQLite: 1 000 000 ÷ 1 000 accounts,
 #                            # signed-in GET /auth/verify
+#   scripts/pairs.sh redis   # portal example, signed-in GET /account: Redis with client-side
+#                            # caching ÷ SQLite (Redis on core 1, beside wrk)
 #
 # ROUNDS (default 6) rounds of SECONDS_PER_ROUND (default 5) seconds; which side starts first
-# alternates. Installs wrk, sqlite3 and curl with apt-get when missing. Loopback only, temporary
+# alternates. Installs wrk, sqlite3, curl (and redis-server for `redis`) with apt-get when
+# missing. Loopback only, temporary
 # folders only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode="${1:-}"
 case "$mode" in
-    guard | scale) ;;
+    guard | scale | redis) ;;
     *)
-        echo "usage: scripts/pairs.sh guard|scale" >&2
+        echo "usage: scripts/pairs.sh guard|scale|redis" >&2
         exit 2
         ;;
 esac
@@ -34,6 +37,7 @@ command -v wrk >/dev/null || install wrk
 command -v taskset >/dev/null || install util-linux
 command -v sqlite3 >/dev/null || install sqlite3
 command -v curl >/dev/null || install curl
+if [ "$mode" = redis ]; then command -v redis-server >/dev/null || install redis-server; fi
 
 cargo build --release --quiet --bin guichet --example portal
 guichet="$PWD/target/release/guichet"
@@ -165,5 +169,29 @@ SQL
             "$small" "$cs" /auth/verify "$copy" "$cc" /auth/verify
         pair "1 000 000 ÷ 1 000 accounts, signed-in \`GET /auth/verify\`" \
             "$small" "$cs" /auth/verify "$large" "$cl" /auth/verify
+        ;;
+    redis)
+        redis_port="$(free_port)"
+        taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' \
+            --appendonly no --dir "$scratch" >"$scratch/redis.log" 2>&1 &
+        pids+=("$!")
+        for _ in $(seq 50); do
+            (echo >"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break
+            sleep 0.1
+        done
+        start sqlite "$scratch/a.db" "$portal"
+        sqlite="$port"
+        start copy "$scratch/b.db" "$portal"
+        copy="$port"
+        start redis "$scratch/unused.db" env GUICHET_REDIS_URL="redis://127.0.0.1:$redis_port" \
+            GUICHET_REDIS_CACHE=1 "$portal"
+        redis="$port"
+        cs="$(cookie "$sqlite")"
+        cc="$(cookie "$copy")"
+        cr="$(cookie "$redis")"
+        pair "A/A: SQLite ÷ SQLite, signed-in \`GET /account\`" \
+            "$sqlite" "$cs" /account "$copy" "$cc" /account
+        pair "Redis with client-side caching ÷ SQLite, signed-in \`GET /account\`" \
+            "$sqlite" "$cs" /account "$redis" "$cr" /account
         ;;
 esac
