@@ -254,7 +254,8 @@ async fn with_client_side_caching_a_session_is_answered_from_memory_until_redis_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_client_side_caching_a_push_connection_lost_as_it_subscribes_serves_nothing() {
     let server = RedisServer::start();
-    let proxy = cutting_proxy(server.port).await;
+    let port = server.port;
+    let proxy = proxy(move |_| port, true).await;
     let prefix = unique_prefix("cut");
     let cached = RedisStore::connect_caching(&format!("redis://127.0.0.1:{proxy}"), &prefix)
         .await
@@ -278,6 +279,56 @@ async fn with_client_side_caching_a_push_connection_lost_as_it_subscribes_serves
             "a session destroyed 20 ms ago is still served from memory, with no pushes coming"
         );
     }
+}
+
+/// After a failover, the reads' connection may reach another server than the one pushing the
+/// changes (here: a proxy sends the RESP3 push connection, which starts with `HELLO`, to a
+/// second server). Pushes from the wrong server say nothing about what is read: the cache must
+/// never serve. It did, until each entry's 10 s ran out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_client_side_caching_pushes_from_another_server_than_the_reads_serve_nothing() {
+    let reads = RedisServer::start();
+    let elsewhere = RedisServer::start();
+    let (reads_port, elsewhere_port) = (reads.port, elsewhere.port);
+    let proxy = proxy(
+        move |first| {
+            if first.windows(5).any(|w| w.eq_ignore_ascii_case(b"HELLO")) {
+                elsewhere_port
+            } else {
+                reads_port
+            }
+        },
+        false,
+    )
+    .await;
+    let prefix = unique_prefix("split");
+    let cached = RedisStore::connect_caching(&format!("redis://127.0.0.1:{proxy}"), &prefix)
+        .await
+        .expect("a caching store");
+    let other = store(&reads.url(), &prefix).await;
+    let key = SessionKey::from_bytes([5; 32]);
+    let record = SessionRecord::new(code(MARIE), 0, 1);
+    assert!(other
+        .create(&key, &record, Duration::from_secs(60))
+        .await
+        .unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    while std::time::Instant::now() < deadline {
+        assert!(
+            cached.load(&key).await.unwrap().is_some(),
+            "read through the proxy"
+        );
+        assert!(
+            cached.load_now(&key).is_none(),
+            "served from memory while the pushes come from another server"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let commands = elsewhere.cli(&["INFO", "commandstats"]).unwrap_or_default();
+    assert!(
+        commands.contains("cmdstat_client|tracking:calls="),
+        "the push connection subscribed at the other server: {commands}"
+    );
 }
 
 /// A caching store that outlives the runtime it was made on (whose task kept its push
@@ -314,37 +365,51 @@ fn with_client_side_caching_a_store_whose_runtime_ended_stops_serving_from_memor
     );
 }
 
-/// A TCP proxy to `port` that closes a connection right after passing on the server's first
+/// A TCP proxy: each connection goes to the port `upstream` picks from the first bytes the
+/// client sends; with `cut`, a connection is closed right after passing on the server's first
 /// answer following a `CLIENT TRACKING` request.
-async fn cutting_proxy(port: u16) -> u16 {
+async fn proxy(upstream: impl Fn(&[u8]) -> u16 + Send + 'static, cut: bool) -> u16 {
+    use std::sync::atomic::{AtomicBool, Ordering};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let local = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
+            let (mut from_client, mut to_client) = client.into_split();
+            let mut first = vec![0u8; 65536];
+            let Ok(n @ 1..) = from_client.read(&mut first).await else {
+                continue;
+            };
+            first.truncate(n);
+            let port = upstream(&first);
             let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
                 continue;
             };
-            let (mut from_client, mut to_client) = client.into_split();
             let (mut from_server, mut to_server) = server.into_split();
-            let tracking = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let tracking = std::sync::Arc::new(AtomicBool::new(false));
             let seen = std::sync::Arc::clone(&tracking);
             tokio::spawn(async move {
-                let mut buf = vec![0u8; 65536];
-                while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+                let mut buf = first;
+                let mut n = buf.len();
+                buf.resize(65536, 0);
+                loop {
                     if buf[..n].windows(8).any(|w| w == b"TRACKING") {
-                        seen.store(true, std::sync::atomic::Ordering::SeqCst);
+                        seen.store(true, Ordering::SeqCst);
                     }
                     if to_server.write_all(&buf[..n]).await.is_err() {
                         return;
+                    }
+                    match from_client.read(&mut buf).await {
+                        Ok(read @ 1..) => n = read,
+                        _ => return,
                     }
                 }
             });
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 65536];
                 while let Ok(n @ 1..) = from_server.read(&mut buf).await {
-                    let cut = tracking.load(std::sync::atomic::Ordering::SeqCst);
-                    if to_client.write_all(&buf[..n]).await.is_err() || cut {
+                    let closing = cut && tracking.load(Ordering::SeqCst);
+                    if to_client.write_all(&buf[..n]).await.is_err() || closing {
                         let _ = to_client.shutdown().await;
                         return;
                     }
