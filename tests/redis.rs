@@ -254,10 +254,9 @@ async fn with_client_side_caching_a_session_is_answered_from_memory_until_redis_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_client_side_caching_a_push_connection_lost_as_it_subscribes_serves_nothing() {
     let server = RedisServer::start();
-    let port = server.port;
-    let proxy = proxy(move |_| port, true).await;
+    let proxy = proxy(server.port, server.port, true).await;
     let prefix = unique_prefix("cut");
-    let cached = RedisStore::connect_caching(&format!("redis://127.0.0.1:{proxy}"), &prefix)
+    let cached = RedisStore::connect_caching(&format!("redis://127.0.0.1:{}", proxy.port), &prefix)
         .await
         .expect("a caching store");
     let other = store(&server.url(), &prefix).await;
@@ -289,20 +288,9 @@ async fn with_client_side_caching_a_push_connection_lost_as_it_subscribes_serves
 async fn with_client_side_caching_pushes_from_another_server_than_the_reads_serve_nothing() {
     let reads = RedisServer::start();
     let elsewhere = RedisServer::start();
-    let (reads_port, elsewhere_port) = (reads.port, elsewhere.port);
-    let proxy = proxy(
-        move |first| {
-            if first.windows(5).any(|w| w.eq_ignore_ascii_case(b"HELLO")) {
-                elsewhere_port
-            } else {
-                reads_port
-            }
-        },
-        false,
-    )
-    .await;
+    let proxy = proxy(elsewhere.port, reads.port, false).await;
     let prefix = unique_prefix("split");
-    let cached = RedisStore::connect_caching(&format!("redis://127.0.0.1:{proxy}"), &prefix)
+    let cached = RedisStore::connect_caching(&format!("redis://127.0.0.1:{}", proxy.port), &prefix)
         .await
         .expect("a caching store");
     let other = store(&reads.url(), &prefix).await;
@@ -328,6 +316,96 @@ async fn with_client_side_caching_pushes_from_another_server_than_the_reads_serv
     assert!(
         commands.contains("cmdstat_client|tracking:calls="),
         "the push connection subscribed at the other server: {commands}"
+    );
+}
+
+/// The reads' connection can move to another server and back between two checks of the
+/// lease (a virtual address flapping to a lagging replica): what it read there must not be
+/// served once it is back, where no push will ever speak of it. It was, until the entry's
+/// 10 s ran out; the reads' connection is now known by its `CLIENT ID`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_client_side_caching_reads_from_another_server_and_back_are_not_served() {
+    let a = RedisServer::start();
+    let lagging = RedisServer::start();
+    let prefix = unique_prefix("flip");
+    let record = SessionRecord::new(code(MARIE), 0, 1);
+    let (gone, probe) = (
+        SessionKey::from_bytes([3; 32]),
+        SessionKey::from_bytes([4; 32]),
+    );
+    let hour = Duration::from_secs(3600);
+    // The lagging server still has a session that no longer exists on A.
+    assert!(store(&lagging.url(), &prefix)
+        .await
+        .create(&gone, &record, hour)
+        .await
+        .unwrap());
+    assert!(store(&a.url(), &prefix)
+        .await
+        .create(&probe, &record, hour)
+        .await
+        .unwrap());
+    let proxy = proxy(a.port, a.port, false).await;
+    let cached = RedisStore::connect_caching(&format!("redis://127.0.0.1:{}", proxy.port), &prefix)
+        .await
+        .expect("a caching store");
+    let live = within(Duration::from_secs(3), || async {
+        cached.load(&probe).await.unwrap();
+        cached.load_now(&probe).is_some()
+    })
+    .await;
+    assert!(live, "the cache serves");
+
+    proxy.move_reads(lagging.port);
+    let read_there = within(Duration::from_secs(3), || async {
+        matches!(cached.load(&gone).await, Ok(Some(_)))
+    })
+    .await;
+    assert!(read_there, "the reads reached the lagging server");
+    proxy.move_reads(a.port);
+    let back = within(Duration::from_secs(3), || async {
+        cached.load(&probe).await.is_ok()
+    })
+    .await;
+    assert!(back, "the reads are back on A");
+    // Two checks later at most.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        cached.load_now(&gone).is_none(),
+        "a session A does not have is served from memory"
+    );
+}
+
+/// The push connection speaks RESP3 whatever the address looks like: `?protocol=resp3` was
+/// appended to the URL, which after a fragment (`#...`) is no query at all, so no push could
+/// come (and the cache never came on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_client_side_caching_an_address_with_a_fragment_still_gets_pushes() {
+    let server = redis_server::shared();
+    let prefix = unique_prefix("fragment");
+    let cached = RedisStore::connect_caching(&format!("{}#replica", server.url()), &prefix)
+        .await
+        .expect("a caching store");
+    let other = store(&server.url(), &prefix).await;
+    let key = SessionKey::from_bytes([6; 32]);
+    let record = SessionRecord::new(code(MARIE), 0, 1);
+    assert!(other
+        .create(&key, &record, Duration::from_secs(60))
+        .await
+        .unwrap());
+    let kept = within(Duration::from_secs(3), || async {
+        cached.load(&key).await.unwrap();
+        cached.load_now(&key).is_some()
+    })
+    .await;
+    assert!(kept);
+    other.destroy(&key).await.unwrap();
+    assert!(
+        within(Duration::from_millis(200), || async {
+            cached.load_now(&key).is_none()
+        })
+        .await,
+        "the sign-out elsewhere is pushed"
     );
 }
 
@@ -365,14 +443,38 @@ fn with_client_side_caching_a_store_whose_runtime_ended_stops_serving_from_memor
     );
 }
 
-/// A TCP proxy: each connection goes to the port `upstream` picks from the first bytes the
-/// client sends; with `cut`, a connection is closed right after passing on the server's first
-/// answer following a `CLIENT TRACKING` request.
-async fn proxy(upstream: impl Fn(&[u8]) -> u16 + Send + 'static, cut: bool) -> u16 {
-    use std::sync::atomic::{AtomicBool, Ordering};
+/// A TCP proxy in front of a caching store: its push connection (RESP3: it starts with
+/// `HELLO`) goes to one server, the reads' connections to another that can be changed. With
+/// `cut`, a connection is closed right after passing on the server's first answer following a
+/// `CLIENT TRACKING` request.
+struct Proxy {
+    port: u16,
+    reads: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    read_links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    /// The reads' connections go to `port` from now on; the current ones are cut (the store
+    /// connects again, through this proxy).
+    fn move_reads(&self, port: u16) {
+        self.reads.store(port, std::sync::atomic::Ordering::SeqCst);
+        for link in self.read_links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+}
+
+async fn proxy(pushes: u16, reads: u16, cut: bool) -> Proxy {
+    use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
+    use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let local = listener.local_addr().unwrap().port();
+    let proxy = Proxy {
+        port: listener.local_addr().unwrap().port(),
+        reads: Arc::new(AtomicU16::new(reads)),
+        read_links: Arc::new(Mutex::new(Vec::new())),
+    };
+    let (reads, read_links) = (Arc::clone(&proxy.reads), Arc::clone(&proxy.read_links));
     tokio::spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
             let (mut from_client, mut to_client) = client.into_split();
@@ -381,14 +483,19 @@ async fn proxy(upstream: impl Fn(&[u8]) -> u16 + Send + 'static, cut: bool) -> u
                 continue;
             };
             first.truncate(n);
-            let port = upstream(&first);
+            let is_pushes = first.windows(5).any(|w| w.eq_ignore_ascii_case(b"HELLO"));
+            let port = if is_pushes {
+                pushes
+            } else {
+                reads.load(Ordering::SeqCst)
+            };
             let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await else {
                 continue;
             };
             let (mut from_server, mut to_server) = server.into_split();
-            let tracking = std::sync::Arc::new(AtomicBool::new(false));
-            let seen = std::sync::Arc::clone(&tracking);
-            tokio::spawn(async move {
+            let tracking = Arc::new(AtomicBool::new(false));
+            let seen = Arc::clone(&tracking);
+            let up = tokio::spawn(async move {
                 let mut buf = first;
                 let mut n = buf.len();
                 buf.resize(65536, 0);
@@ -405,7 +512,7 @@ async fn proxy(upstream: impl Fn(&[u8]) -> u16 + Send + 'static, cut: bool) -> u
                     }
                 }
             });
-            tokio::spawn(async move {
+            let down = tokio::spawn(async move {
                 let mut buf = vec![0u8; 65536];
                 while let Ok(n @ 1..) = from_server.read(&mut buf).await {
                     let closing = cut && tracking.load(Ordering::SeqCst);
@@ -415,9 +522,14 @@ async fn proxy(upstream: impl Fn(&[u8]) -> u16 + Send + 'static, cut: bool) -> u
                     }
                 }
             });
+            if !is_pushes {
+                let mut links = read_links.lock().unwrap();
+                links.push(up.abort_handle());
+                links.push(down.abort_handle());
+            }
         }
     });
-    local
+    proxy
 }
 
 /// Whether `check` holds within `window`, asked every 5 ms.

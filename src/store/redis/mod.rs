@@ -55,12 +55,13 @@
 //! connection subscribes to changes of those keys (`CLIENT TRACKING ON BCAST` with the
 //! prefixes `P:s:`, `P:c:` and the key `{P:acc}:a`, RESP3), and each key Redis pushes is
 //! forgotten as the push is read; this process's own writes forget theirs before they return.
-//! Every half second both connections are asked which server they reach; nothing is answered
-//! from memory more than 2 s after the last time they agreed, nor while the second connection
-//! is down (the connection is named `guichet-tracking` in `CLIENT LIST`). `SWAPDB` is not
-//! seen (Redis pushes nothing for it). On a cluster,
-//! [`RedisStore::connect_cluster_caching`] uses the redis crate's own client-side cache
-//! instead (per node tracking, read through the asynchronous path).
+//! Every half second both connections are asked which server they reach. Nothing is answered
+//! from memory more than 2 s after the last check that found them agreeing was sent, nor while
+//! the second connection (named `guichet-tracking` in `CLIENT LIST`) is down; when the main
+//! connection was made again between two checks, the caches are emptied. `SWAPDB` is not seen
+//! (Redis pushes nothing for it). On a cluster, [`RedisStore::connect_cluster_caching`] uses
+//! the redis crate's own client-side cache instead (per node tracking, read through the
+//! asynchronous path).
 //!
 //! ## Failures
 //!
@@ -140,8 +141,15 @@ impl RedisStore {
     pub async fn connect_caching(url: &str, prefix: &str) -> Result<Self, StoreError> {
         let manager = Self::manager(url)?;
         let mut store = Self::with(Connection::Single(manager.clone()), prefix);
-        let separator = if url.contains('?') { '&' } else { '?' };
-        let pushes = redis::Client::open(format!("{url}{separator}protocol=resp3").as_str())
+        let pushes = redis::IntoConnectionInfo::into_connection_info(url)
+            .map(|info| {
+                let resp3 = info
+                    .redis_settings()
+                    .clone()
+                    .set_protocol(redis::ProtocolVersion::RESP3);
+                info.set_redis_settings(resp3)
+            })
+            .and_then(redis::Client::open)
             .map_err(StoreError::new)?;
         let tracking = std::sync::Arc::new(tracking::Tracking::new(
             &store.prefix,
@@ -295,11 +303,12 @@ impl crate::store::Store for RedisStore {
                 .map_err(unavailable)?;
         let session = self.session_record(key, session);
         let state = credentials::decode(code, version, state)?;
-        if let (Some(t), Some(read)) = (&self.tracking, &read) {
-            if let Some(record) = &session {
+        if let (Some(t), Some(read), Some(record)) = (&self.tracking, &read, &session) {
+            // Only for a live session of that code: forged cookies must not fill the cache.
+            if record.user_code == *code {
                 t.keep_session(read, key, record);
+                t.keep_credentials(read, code, &state);
             }
-            t.keep_credentials(read, code, &state);
         }
         Ok((session, state))
     }

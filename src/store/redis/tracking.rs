@@ -12,13 +12,17 @@
 //!
 //! Entries are served only under a **lease** that each successful check renews: every half
 //! second the tracking connection and the main one are asked which server they talk to (its
-//! `run_id`), and the lease runs 2 s past the last check that found both on the same server.
-//! So whatever goes wrong (a connection the network drops silently, a failover that moved the
-//! main connection to another server, a task that stopped running), **nothing is served from
-//! memory more than 2 s after the last moment Redis was known to push its changes here**. A
-//! closed connection is seen at once (the redis crate says so), and subscribing again, or
-//! renewing a lease that lapsed, empties the caches first: nothing read before a gap in the
-//! pushes is served after it. While nothing is served, every request asks Redis (and gets
+//! `run_id`), and the lease runs 2 s from the moment the last check that found both on the
+//! same server was sent. Redis answers a connection's pushes before its replies, so such a
+//! check proves that every change until it was sent has been pushed and applied. So whatever
+//! goes wrong (a connection the network drops silently, a failover that moved the main
+//! connection to another server, a task that stopped running), **nothing is served from memory
+//! more than 2 s after the last moment Redis was known to push its changes here**. A closed
+//! connection is seen at once (the redis crate says so), and subscribing again, or renewing a
+//! lease that lapsed, empties the caches first: nothing read before a gap in the pushes is
+//! served after it. The main connection's `CLIENT ID` is checked too: when it was made again
+//! between two checks, it may have read from another server meanwhile (a failover and back),
+//! and the caches are emptied. While nothing is served, every request asks Redis (and gets
 //! `503` if Redis cannot answer). The generation of each cache (see `store::cache`) keeps a
 //! read that was under way during a push from putting its older answer back. Entries never
 //! live longer than [`TTL`].
@@ -30,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use redis::aio::{ConnectionLike, ConnectionManager, MultiplexedConnection};
+use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, PushInfo, PushKind, Value};
 
 use crate::identity::{Account, UserCode};
@@ -42,10 +46,14 @@ use crate::store::{Credentials, Versioned};
 /// fault. With pushes, entries are forgotten long before.
 const TTL: Duration = Duration::from_secs(10);
 
-/// How often the two connections are checked.
+/// How often the two connections are checked...
 const CHECK: Duration = Duration::from_millis(500);
 
-/// How long a check may take, and how long after the last good one entries are served.
+/// ...how long a check may take...
+const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// ...and how long entries are served after a good check was sent. Longer than a check
+/// period and a check's time together, so that slow checks do not keep emptying the caches.
 const LEASE: Duration = Duration::from_secs(2);
 
 /// How long to wait before subscribing again after a failure: doubled on each failure in a
@@ -106,9 +114,10 @@ impl Tracking {
         u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
 
-    fn lease_from_now(&self) -> u64 {
-        self.micros()
-            .saturating_add(u64::try_from(LEASE.as_micros()).unwrap_or(u64::MAX))
+    /// The lease earned by a check sent at `asked` (µs): counted from when it was sent, so a
+    /// slow answer or a pause before the renewal does not stretch it.
+    fn lease_from(asked: u64) -> u64 {
+        asked.saturating_add(u64::try_from(LEASE.as_micros()).unwrap_or(u64::MAX))
     }
 
     pub(super) fn session(&self, key: &SessionKey) -> Option<SessionRecord> {
@@ -229,17 +238,18 @@ impl Tracking {
     /// Connection `link` is subscribed: whatever was kept before may have missed pushes. If
     /// it was seen closed meanwhile, it stays dark (whichever of the two comes second sees the
     /// other).
-    fn go_live(&self, link: u64) {
+    fn go_live(&self, link: u64, asked: u64) {
         self.forget_everything();
-        self.lease.store(self.lease_from_now(), Ordering::SeqCst);
+        self.lease.store(Self::lease_from(asked), Ordering::SeqCst);
         if self.closed.load(Ordering::SeqCst) >= link {
             self.go_dark();
         }
     }
 
-    /// A check of connection `link` passed: the lease runs on. One that had lapsed (checks
-    /// late) empties the caches first. `false` when the connection was lost meanwhile.
-    fn renew(&self, link: u64) -> bool {
+    /// A check of connection `link`, sent at `asked`, passed: the lease runs on. One that had
+    /// lapsed (checks late) empties the caches first. `false` when the connection was lost
+    /// meanwhile.
+    fn renew(&self, link: u64, asked: u64) -> bool {
         let lease = self.lease.load(Ordering::SeqCst);
         if lease == 0 || self.closed.load(Ordering::SeqCst) >= link {
             return false;
@@ -250,7 +260,7 @@ impl Tracking {
         self.lease
             .compare_exchange(
                 lease,
-                self.lease_from_now(),
+                Self::lease_from(asked),
                 Ordering::SeqCst,
                 Ordering::SeqCst,
             )
@@ -290,29 +300,40 @@ pub(super) async fn follow(
             return;
         };
         let failure = match subscribe(&client, &tracking, link).await {
-            Ok(mut connection) => match same_server(&mut connection, &mut main.clone()).await {
-                Ok(()) => {
-                    match tracking.upgrade() {
-                        Some(t) => t.go_live(link),
-                        None => return,
-                    }
-                    tracing::info!("redis: client-side cache on (changes are pushed)");
-                    retry = RETRY;
-                    said = false;
-                    loop {
-                        tokio::time::sleep(CHECK).await;
-                        if let Err(error) = same_server(&mut connection, &mut main.clone()).await {
-                            break error;
+            Ok(mut connection) => {
+                let mut reads = None;
+                loop {
+                    let Some(asked) = tracking.upgrade().map(|t| t.micros()) else {
+                        return;
+                    };
+                    let now = match same_server(&mut connection, &mut main.clone()).await {
+                        Ok(now) => now,
+                        Err(error) => break error,
+                    };
+                    let Some(t) = tracking.upgrade() else { return };
+                    match &reads {
+                        None => {
+                            t.go_live(link, asked);
+                            tracing::info!("redis: client-side cache on (changes are pushed)");
+                            retry = RETRY;
+                            said = false;
                         }
-                        match tracking.upgrade() {
-                            Some(t) if t.renew(link) => {}
-                            Some(_) => break "the connection closed".to_owned(),
-                            None => return,
+                        Some(before) => {
+                            if *before != now {
+                                // The reads' connection was made again since the last check:
+                                // it may have read elsewhere meanwhile (a failover and back).
+                                t.forget_everything();
+                            }
+                            if !t.renew(link, asked) {
+                                break "the connection closed".to_owned();
+                            }
                         }
                     }
+                    reads = Some(now);
+                    drop(t);
+                    tokio::time::sleep(CHECK).await;
                 }
-                Err(error) => error,
-            },
+            }
             Err(error) => error.to_string(),
         };
         match tracking.upgrade() {
@@ -331,30 +352,50 @@ pub(super) async fn follow(
     }
 }
 
-/// Whether both connections answer, within [`LEASE`], from the same server (its `run_id`):
-/// pushes describe the server the reads go to.
+/// Which connection the reads went through at a check: the server's `run_id` (new at every
+/// start) and the connection's `CLIENT ID` (new at every reconnection).
+#[derive(PartialEq)]
+struct Reads {
+    server: String,
+    client: i64,
+}
+
+/// Both connections answer within [`CHECK_TIMEOUT`], from the same server: pushes describe
+/// the server the reads go to. Returns where the reads went.
 async fn same_server(
     tracking: &mut MultiplexedConnection,
     main: &mut ConnectionManager,
-) -> Result<(), String> {
-    let both = tokio::time::timeout(LEASE, async {
-        tokio::try_join!(server_id(tracking), server_id(main))
-    })
-    .await;
-    match both {
-        Ok(Ok((pushes, reads))) if pushes == reads => Ok(()),
+) -> Result<Reads, String> {
+    let pushes = async {
+        let info: String = redis::cmd("INFO")
+            .arg("server")
+            .query_async(tracking)
+            .await?;
+        run_id(&info)
+    };
+    let reads = async {
+        let (info, client): (String, i64) = redis::pipe()
+            .cmd("INFO")
+            .arg("server")
+            .cmd("CLIENT")
+            .arg("ID")
+            .query_async(main)
+            .await?;
+        Ok(Reads {
+            server: run_id(&info)?,
+            client,
+        })
+    };
+    match tokio::time::timeout(CHECK_TIMEOUT, async { tokio::try_join!(pushes, reads) }).await {
+        Ok(Ok((pushes, reads))) if pushes == reads.server => Ok(reads),
         Ok(Ok(_)) => Err("the connections reach different servers (a failover?)".to_owned()),
         Ok(Err(error)) => Err(error.to_string()),
         Err(_) => Err("no answer in time".to_owned()),
     }
 }
 
-/// The server's `run_id` (new at every start).
-async fn server_id(connection: &mut impl ConnectionLike) -> redis::RedisResult<String> {
-    let info: String = redis::cmd("INFO")
-        .arg("server")
-        .query_async(connection)
-        .await?;
+/// The `run_id` line of `INFO server`.
+fn run_id(info: &str) -> redis::RedisResult<String> {
     info.lines()
         .find_map(|line| line.strip_prefix("run_id:"))
         .map(|id| id.trim().to_owned())
@@ -410,7 +451,7 @@ mod tests {
     fn tracking() -> Tracking {
         let t = Tracking::new("p", "{p:acc}:a".to_owned());
         t.link.store(1, Ordering::SeqCst);
-        t.go_live(1);
+        t.go_live(1, t.micros());
         t
     }
 
@@ -463,7 +504,7 @@ mod tests {
         assert!(t.session(&key).is_none(), "FLUSHALL sends a null");
 
         t.link.store(3, Ordering::SeqCst);
-        t.go_live(3);
+        t.go_live(3, t.micros());
         t.keep_session(&t.begin(), &key, &record());
         t.pushed(2, &disconnection());
         assert!(
@@ -474,7 +515,10 @@ mod tests {
         assert!(t.session(&key).is_none());
         t.keep_session(&t.begin(), &key, &record());
         assert!(t.session(&key).is_none(), "nothing is kept while dark");
-        assert!(!t.renew(3), "a lost connection's checks renew nothing");
+        assert!(
+            !t.renew(3, t.micros()),
+            "a lost connection's checks renew nothing"
+        );
     }
 
     #[test]
@@ -482,7 +526,7 @@ mod tests {
         let t = Tracking::new("p", "{p:acc}:a".to_owned());
         t.link.store(1, Ordering::SeqCst);
         t.pushed(1, &disconnection());
-        t.go_live(1);
+        t.go_live(1, t.micros());
         let key = SessionKey::from_bytes([1; 32]);
         t.keep_session(&t.begin(), &key, &record());
         assert!(t.session(&key).is_none());
@@ -495,7 +539,7 @@ mod tests {
         t.keep_session(&t.begin(), &key, &record());
         t.lease.store(1, Ordering::SeqCst);
         assert!(t.session(&key).is_none(), "no check passed for too long");
-        assert!(t.renew(1));
+        assert!(t.renew(1, t.micros()));
         assert!(
             t.session(&key).is_none(),
             "kept before the lapse: forgotten"
