@@ -153,17 +153,13 @@ async fn with_client_side_caching_a_session_is_answered_from_memory_until_redis_
         .expect("a caching store");
     let other = store(&server.url(), &prefix).await;
     let key = SessionKey::from_bytes([7; 32]);
-    let record = SessionRecord::new(code(MARIE), 0, 1);
-    let hour = Duration::from_secs(3600);
 
     // Kept once read, as soon as the tracking connection is up.
-    assert!(other.create(&key, &record, hour).await.unwrap());
-    let kept = within(Duration::from_secs(3), || async {
-        cached.load(&key).await.unwrap();
-        matches!(cached.load_now(&key), Some(Ok(Some(_))))
-    })
-    .await;
-    assert!(kept, "a session read once is answered from memory");
+    open(&other, &key).await;
+    assert!(
+        served_from_memory(&cached, &key).await,
+        "a session read once is answered from memory"
+    );
 
     other.destroy(&key).await.unwrap();
     let forgotten = || async { cached.load_now(&key).is_none() };
@@ -172,18 +168,16 @@ async fn with_client_side_caching_a_session_is_answered_from_memory_until_redis_
         "another instance's sign-out is pushed"
     );
 
-    assert!(other.create(&key, &record, hour).await.unwrap());
-    cached.load(&key).await.unwrap();
-    assert!(cached.load_now(&key).is_some());
+    open(&other, &key).await;
+    assert!(served_from_memory(&cached, &key).await);
     server.cli(&["FLUSHALL"]).expect("FLUSHALL");
     assert!(
         within(Duration::from_millis(200), forgotten).await,
         "a flush forgets everything"
     );
 
-    assert!(other.create(&key, &record, hour).await.unwrap());
-    cached.load(&key).await.unwrap();
-    assert!(cached.load_now(&key).is_some());
+    open(&other, &key).await;
+    assert!(served_from_memory(&cached, &key).await);
     // Only the connection the pushes come on: the reads' connection stays up.
     let list = server.cli(&["CLIENT", "LIST"]).expect("CLIENT LIST");
     let tracking = list
@@ -260,16 +254,12 @@ async fn with_client_side_caching_a_push_connection_lost_as_it_subscribes_serves
         .await
         .expect("a caching store");
     let other = store(&server.url(), &prefix).await;
-    let record = SessionRecord::new(code(MARIE), 0, 1);
     let deadline = std::time::Instant::now() + Duration::from_secs(3);
     let mut n = 0u8;
     while std::time::Instant::now() < deadline {
         n = n.wrapping_add(1);
         let key = SessionKey::from_bytes([n; 32]);
-        assert!(other
-            .create(&key, &record, Duration::from_secs(60))
-            .await
-            .unwrap());
+        open(&other, &key).await;
         cached.load(&key).await.unwrap();
         other.destroy(&key).await.unwrap();
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -295,11 +285,7 @@ async fn with_client_side_caching_pushes_from_another_server_than_the_reads_serv
         .expect("a caching store");
     let other = store(&reads.url(), &prefix).await;
     let key = SessionKey::from_bytes([5; 32]);
-    let record = SessionRecord::new(code(MARIE), 0, 1);
-    assert!(other
-        .create(&key, &record, Duration::from_secs(60))
-        .await
-        .unwrap());
+    open(&other, &key).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
     while std::time::Instant::now() < deadline {
         assert!(
@@ -328,33 +314,21 @@ async fn with_client_side_caching_reads_from_another_server_and_back_are_not_ser
     let a = RedisServer::start();
     let lagging = RedisServer::start();
     let prefix = unique_prefix("flip");
-    let record = SessionRecord::new(code(MARIE), 0, 1);
     let (gone, probe) = (
         SessionKey::from_bytes([3; 32]),
         SessionKey::from_bytes([4; 32]),
     );
-    let hour = Duration::from_secs(3600);
     // The lagging server still has a session that no longer exists on A.
-    assert!(store(&lagging.url(), &prefix)
-        .await
-        .create(&gone, &record, hour)
-        .await
-        .unwrap());
-    assert!(store(&a.url(), &prefix)
-        .await
-        .create(&probe, &record, hour)
-        .await
-        .unwrap());
+    open(&store(&lagging.url(), &prefix).await, &gone).await;
+    open(&store(&a.url(), &prefix).await, &probe).await;
     let proxy = proxy(a.port, a.port, false).await;
     let cached = RedisStore::connect_caching(&format!("redis://127.0.0.1:{}", proxy.port), &prefix)
         .await
         .expect("a caching store");
-    let live = within(Duration::from_secs(3), || async {
-        cached.load(&probe).await.unwrap();
-        cached.load_now(&probe).is_some()
-    })
-    .await;
-    assert!(live, "the cache serves");
+    assert!(
+        served_from_memory(&cached, &probe).await,
+        "the cache serves"
+    );
 
     proxy.move_reads(lagging.port);
     let read_there = within(Duration::from_secs(3), || async {
@@ -388,17 +362,8 @@ async fn with_client_side_caching_an_address_with_a_fragment_still_gets_pushes()
         .expect("a caching store");
     let other = store(&server.url(), &prefix).await;
     let key = SessionKey::from_bytes([6; 32]);
-    let record = SessionRecord::new(code(MARIE), 0, 1);
-    assert!(other
-        .create(&key, &record, Duration::from_secs(60))
-        .await
-        .unwrap());
-    let kept = within(Duration::from_secs(3), || async {
-        cached.load(&key).await.unwrap();
-        cached.load_now(&key).is_some()
-    })
-    .await;
-    assert!(kept);
+    open(&other, &key).await;
+    assert!(served_from_memory(&cached, &key).await);
     other.destroy(&key).await.unwrap();
     assert!(
         within(Duration::from_millis(200), || async {
@@ -421,18 +386,8 @@ fn with_client_side_caching_a_store_whose_runtime_ended_stops_serving_from_memor
         let cached = RedisStore::connect_caching(&server.url(), &prefix)
             .await
             .expect("a caching store");
-        let other = store(&server.url(), &prefix).await;
-        let record = SessionRecord::new(code(MARIE), 0, 1);
-        assert!(other
-            .create(&key, &record, Duration::from_secs(60))
-            .await
-            .unwrap());
-        let kept = within(Duration::from_secs(3), || async {
-            cached.load(&key).await.unwrap();
-            cached.load_now(&key).is_some()
-        })
-        .await;
-        assert!(kept);
+        open(&store(&server.url(), &prefix).await, &key).await;
+        assert!(served_from_memory(&cached, &key).await);
         cached
     });
     drop(first);
@@ -530,6 +485,23 @@ async fn proxy(pushes: u16, reads: u16, cut: bool) -> Proxy {
         }
     });
     proxy
+}
+
+/// Opens a session of Marie's under `key` through `store` (a plain one: it caches nothing).
+async fn open(store: &RedisStore, key: &SessionKey) {
+    let record = SessionRecord::new(code(MARIE), 0, 1);
+    let opened = store.create(key, &record, Duration::from_secs(3600)).await;
+    assert!(opened.unwrap(), "a new session");
+}
+
+/// Whether `cached` answers the session under `key` from memory within 3 s, reading it until
+/// it does (the push connection may still be subscribing).
+async fn served_from_memory(cached: &RedisStore, key: &SessionKey) -> bool {
+    within(Duration::from_secs(3), || async {
+        cached.load(key).await.unwrap();
+        cached.load_now(key).is_some()
+    })
+    .await
 }
 
 /// Whether `check` holds within `window`, asked every 5 ms.
