@@ -38,7 +38,7 @@ pub(super) fn decode(
 #[async_trait]
 impl CredentialStore for RedisStore {
     async fn credentials(&self, code: &UserCode) -> Result<Versioned<Credentials>, StoreError> {
-        let read = self.tracking.as_ref().map(|t| t.begin());
+        let read = self.begin_read();
         let (version, state): (Option<u64>, Option<Vec<u8>>) = redis::cmd("HMGET")
             .arg(self.credentials_key(code))
             .arg("v")
@@ -47,8 +47,8 @@ impl CredentialStore for RedisStore {
             .await
             .map_err(unavailable)?;
         let state = decode(code, version, state)?;
-        if let (Some(t), Some(read)) = (&self.tracking, &read) {
-            t.keep_credentials(read, code, &state);
+        if let Some(read) = &read {
+            read.keep_credentials(code, &state);
         }
         Ok(state)
     }

@@ -84,7 +84,7 @@ impl RedisStore {
 #[async_trait]
 impl Directory for RedisStore {
     async fn account(&self, code: &UserCode) -> Result<Option<Arc<Account>>, StoreError> {
-        let read = self.tracking.as_ref().map(|t| t.begin());
+        let read = self.begin_read();
         let json: Option<Vec<u8>> = redis::cmd("HGET")
             .arg(self.accounts_key("a"))
             .arg(code.as_str())
@@ -94,8 +94,8 @@ impl Directory for RedisStore {
         let account = json
             .map(|json| self.accounts.parse(code, &json, records::account))
             .transpose()?;
-        if let (Some(t), Some(read), Some(account)) = (&self.tracking, &read, &account) {
-            t.keep_account(read, code, account);
+        if let (Some(read), Some(account)) = (&read, &account) {
+            read.keep_account(code, account);
         }
         Ok(account)
     }

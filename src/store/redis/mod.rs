@@ -215,6 +215,11 @@ impl RedisStore {
         }
     }
 
+    /// A read about to be sent, whose answers the cache may keep (with client-side caching).
+    fn begin_read(&self) -> Option<tracking::Read<'_>> {
+        self.tracking.as_deref().map(tracking::Tracking::begin)
+    }
+
     /// A connection handle for one operation.
     fn conn(&self) -> Connection {
         self.connection.clone()
@@ -288,7 +293,7 @@ impl crate::store::Store for RedisStore {
             let (session, credentials) = tokio::join!(self.load(key), self.credentials(code));
             return Ok((session?, credentials?));
         }
-        let read = self.tracking.as_ref().map(|t| t.begin());
+        let read = self.begin_read();
         let (session, version, state): (Option<Vec<u8>>, Option<u64>, Option<Vec<u8>>) =
             redis::pipe()
                 .cmd("GET")
@@ -303,11 +308,11 @@ impl crate::store::Store for RedisStore {
                 .map_err(unavailable)?;
         let session = self.session_record(key, session);
         let state = credentials::decode(code, version, state)?;
-        if let (Some(t), Some(read), Some(record)) = (&self.tracking, &read, &session) {
+        if let (Some(read), Some(record)) = (&read, &session) {
             // Only for a live session of that code: forged cookies must not fill the cache.
             if record.user_code == *code {
-                t.keep_session(read, key, record);
-                t.keep_credentials(read, code, &state);
+                read.keep_session(key, record);
+                read.keep_credentials(code, &state);
             }
         }
         Ok((session, state))

@@ -128,15 +128,15 @@ impl SessionStore for RedisStore {
     }
 
     async fn load(&self, key: &SessionKey) -> Result<Option<SessionRecord>, StoreError> {
-        let read = self.tracking.as_ref().map(|t| t.begin());
+        let read = self.begin_read();
         let value: Option<Vec<u8>> = redis::cmd("GET")
             .arg(self.session_key(key))
             .query_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
         let record = self.session_record(key, value);
-        if let (Some(t), Some(read), Some(record)) = (&self.tracking, &read, &record) {
-            t.keep_session(read, key, record);
+        if let (Some(read), Some(record)) = (&read, &record) {
+            read.keep_session(key, record);
         }
         Ok(record)
     }

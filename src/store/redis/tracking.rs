@@ -81,8 +81,10 @@ pub(super) struct Tracking {
     accounts: Vec<u8>,
 }
 
-/// When a read was sent, and the caches' generations then.
-pub(super) struct Read {
+/// A read under way: when it was sent, and the caches' generations then; what it answers is
+/// kept through it.
+pub(super) struct Read<'a> {
+    tracking: &'a Tracking,
     at: Instant,
     sessions: u64,
     credentials: u64,
@@ -132,45 +134,14 @@ impl Tracking {
         self.serving()?.accounts.get(code)
     }
 
-    /// To be taken just before a read is sent, and given to the `keep_*` methods.
-    pub(super) fn begin(&self) -> Read {
+    /// To be taken just before a read is sent; its answers are kept through it.
+    pub(super) fn begin(&self) -> Read<'_> {
         Read {
+            tracking: self,
             at: Instant::now(),
             sessions: self.caches.sessions.generation(),
             credentials: self.caches.credentials.generation(),
             accounts: self.caches.accounts.generation(),
-        }
-    }
-
-    pub(super) fn keep_session(&self, read: &Read, key: &SessionKey, record: &SessionRecord) {
-        if let Some(caches) = self.serving() {
-            let until = caches.until(read.at);
-            caches
-                .sessions
-                .fill(*key, record.clone(), until, read.sessions);
-        }
-    }
-
-    pub(super) fn keep_credentials(
-        &self,
-        read: &Read,
-        code: &UserCode,
-        state: &Versioned<Credentials>,
-    ) {
-        if let Some(caches) = self.serving() {
-            let until = caches.until(read.at);
-            caches
-                .credentials
-                .fill(code.clone(), state.clone(), until, read.credentials);
-        }
-    }
-
-    pub(super) fn keep_account(&self, read: &Read, code: &UserCode, account: &Arc<Account>) {
-        if let Some(caches) = self.serving() {
-            let until = caches.until(read.at);
-            caches
-                .accounts
-                .fill(code.clone(), Arc::clone(account), until, read.accounts);
         }
     }
 
@@ -282,12 +253,41 @@ impl Tracking {
     }
 }
 
+impl Read<'_> {
+    pub(super) fn keep_session(&self, key: &SessionKey, record: &SessionRecord) {
+        if let Some(caches) = self.tracking.serving() {
+            let until = caches.until(self.at);
+            caches
+                .sessions
+                .fill(*key, record.clone(), until, self.sessions);
+        }
+    }
+
+    pub(super) fn keep_credentials(&self, code: &UserCode, state: &Versioned<Credentials>) {
+        if let Some(caches) = self.tracking.serving() {
+            let until = caches.until(self.at);
+            caches
+                .credentials
+                .fill(code.clone(), state.clone(), until, self.credentials);
+        }
+    }
+
+    pub(super) fn keep_account(&self, code: &UserCode, account: &Arc<Account>) {
+        if let Some(caches) = self.tracking.serving() {
+            let until = caches.until(self.at);
+            caches
+                .accounts
+                .fill(code.clone(), Arc::clone(account), until, self.accounts);
+        }
+    }
+}
+
 /// Keeps a tracking connection to `client` (RESP3) up for as long as `tracking` lives:
 /// subscribes, checks it and the store's `main` connection every [`CHECK`], renewing the lease,
 /// and starts again when anything fails.
 pub(super) async fn follow(
     client: redis::Client,
-    main: ConnectionManager,
+    mut main: ConnectionManager,
     tracking: Weak<Tracking>,
 ) {
     let mut retry = RETRY;
@@ -306,7 +306,7 @@ pub(super) async fn follow(
                     let Some(asked) = tracking.upgrade().map(|t| t.micros()) else {
                         return;
                     };
-                    let now = match same_server(&mut connection, &mut main.clone()).await {
+                    let now = match same_server(&mut connection, &mut main).await {
                         Ok(now) => now,
                         Err(error) => break error,
                     };
@@ -473,8 +473,8 @@ mod tests {
             SessionKey::from_bytes([2; 32]),
         );
         let read = t.begin();
-        t.keep_session(&read, &one, &record());
-        t.keep_session(&read, &two, &record());
+        read.keep_session(&one, &record());
+        read.keep_session(&two, &record());
         let mut key = b"p:s:".to_vec();
         key.extend_from_slice(&[1; 32]);
         t.pushed(1, &invalidate(vec![Value::BulkString(key)]));
@@ -491,7 +491,7 @@ mod tests {
             1,
             &invalidate(vec![Value::BulkString(b"p:s:other".to_vec())]),
         );
-        t.keep_session(&read, &key, &record());
+        read.keep_session(&key, &record());
         assert!(t.session(&key).is_none());
     }
 
@@ -499,13 +499,13 @@ mod tests {
     fn a_flush_or_a_lost_connection_forgets_everything_and_stops_serving() {
         let t = tracking();
         let key = SessionKey::from_bytes([1; 32]);
-        t.keep_session(&t.begin(), &key, &record());
+        t.begin().keep_session(&key, &record());
         t.pushed(1, &invalidate(vec![Value::Nil]));
         assert!(t.session(&key).is_none(), "FLUSHALL sends a null");
 
         t.link.store(3, Ordering::SeqCst);
         t.go_live(3, t.micros());
-        t.keep_session(&t.begin(), &key, &record());
+        t.begin().keep_session(&key, &record());
         t.pushed(2, &disconnection());
         assert!(
             t.session(&key).is_some(),
@@ -513,7 +513,7 @@ mod tests {
         );
         t.pushed(3, &disconnection());
         assert!(t.session(&key).is_none());
-        t.keep_session(&t.begin(), &key, &record());
+        t.begin().keep_session(&key, &record());
         assert!(t.session(&key).is_none(), "nothing is kept while dark");
         assert!(
             !t.renew(3, t.micros()),
@@ -528,7 +528,7 @@ mod tests {
         t.pushed(1, &disconnection());
         t.go_live(1, t.micros());
         let key = SessionKey::from_bytes([1; 32]);
-        t.keep_session(&t.begin(), &key, &record());
+        t.begin().keep_session(&key, &record());
         assert!(t.session(&key).is_none());
     }
 
@@ -536,7 +536,7 @@ mod tests {
     fn a_lapsed_lease_serves_nothing_and_its_renewal_starts_afresh() {
         let t = tracking();
         let key = SessionKey::from_bytes([1; 32]);
-        t.keep_session(&t.begin(), &key, &record());
+        t.begin().keep_session(&key, &record());
         t.lease.store(1, Ordering::SeqCst);
         assert!(t.session(&key).is_none(), "no check passed for too long");
         assert!(t.renew(1, t.micros()));
@@ -544,7 +544,7 @@ mod tests {
             t.session(&key).is_none(),
             "kept before the lapse: forgotten"
         );
-        t.keep_session(&t.begin(), &key, &record());
+        t.begin().keep_session(&key, &record());
         assert!(t.session(&key).is_some());
     }
 
@@ -557,9 +557,9 @@ mod tests {
         );
         let account = Arc::new(Account::new(marie.clone(), "Marie", "acme"));
         let read = t.begin();
-        t.keep_account(&read, &marie, &account);
-        t.keep_credentials(&read, &marie, &nothing());
-        t.keep_credentials(&read, &luc, &nothing());
+        read.keep_account(&marie, &account);
+        read.keep_credentials(&marie, &nothing());
+        read.keep_credentials(&luc, &nothing());
         t.pushed(
             1,
             &invalidate(vec![Value::BulkString(b"p:c:ACME-001".to_vec())]),
