@@ -240,3 +240,56 @@ async fn the_applications_own_cookies_are_left_alone() {
         );
     }
 }
+
+#[tokio::test]
+async fn another_cookie_with_bytes_beyond_ascii_does_not_sign_anyone_out() {
+    // A sibling application may set a cookie whose value is UTF-8 (browsers send it as is):
+    // guichet reads its own cookie from the header and must not give up on the whole header.
+    let portal = Portal::start().await;
+    let session = portal.session_for(MARIE, MARIE_PW).await;
+    for header in [
+        format!("ville=Besançon; {COOKIE}={session}"),
+        format!("{COOKIE}={session}; nom=\"Zoé\""),
+    ] {
+        let reply = portal
+            .get("/account")
+            .accept_json()
+            .header("cookie", header.as_bytes())
+            .send()
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{header}: {}", reply.text());
+        assert!(reply.headers.get("set-cookie").is_none(), "{header}");
+    }
+}
+
+#[tokio::test]
+async fn spaces_and_quotes_around_the_session_cookie_are_tolerated() {
+    let portal = Portal::start().await;
+    let session = portal.session_for(MARIE, MARIE_PW).await;
+    for header in [
+        format!("lang=fr;{COOKIE}={session}"),
+        format!("lang=fr;  {COOKIE} = {session} ;theme=dark"),
+        format!("{COOKIE}=\"{session}\""),
+    ] {
+        let reply = portal
+            .get("/account")
+            .accept_json()
+            .header("cookie", header.as_bytes())
+            .send()
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{header}: {}", reply.text());
+    }
+    for header in [
+        format!("x{COOKIE}={session}"),
+        format!("{COOKIE}x={session}"),
+        format!("{COOKIE}={session}x"),
+    ] {
+        let reply = portal
+            .get("/account")
+            .accept_json()
+            .header("cookie", header.as_bytes())
+            .send()
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{header}");
+    }
+}

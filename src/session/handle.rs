@@ -136,17 +136,22 @@ impl Session {
     }
 
     fn sent(&self) -> Sent<'_> {
-        let Some(cookies) = self.cookies.as_ref().and_then(|v| v.to_str().ok()) else {
+        let Some(cookies) = self.cookies.as_ref() else {
             return Sent::Nothing;
         };
-        let name = self.ctx.config.cookies.name();
-        let mut values = cookies.split(';').filter_map(|pair| {
-            let (n, v) = pair.split_once('=')?;
-            (n.trim() == name).then(|| v.trim().trim_matches('"'))
-        });
+        // Bytes, not `to_str`: another site's cookie with bytes beyond ASCII in the same
+        // header must not sign anyone out; only our own cookie's value has to be readable.
+        let name = self.ctx.config.cookies.name().as_bytes();
+        let mut values = cookies
+            .as_bytes()
+            .split(|&b| b == b';')
+            .filter_map(|pair| value_of(pair, name));
         match (values.next(), values.next()) {
             (None, _) => Sent::Nothing,
-            (Some(value), None) => SessionCookie::parse(value).map_or(Sent::Unusable, Sent::Cookie),
+            (Some(value), None) => std::str::from_utf8(value)
+                .ok()
+                .and_then(SessionCookie::parse)
+                .map_or(Sent::Unusable, Sent::Cookie),
             (Some(_), Some(_)) => Sent::Unusable,
         }
     }
@@ -194,6 +199,21 @@ impl std::fmt::Debug for Session {
             .field("has_cookie", &self.cookies.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// The value of one `name=value` pair of a `Cookie` header if it is named `name`: spaces and
+/// tabs around the name and the value, and double quotes around the value, are not part of
+/// them.
+fn value_of<'a>(pair: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let rest = pair.trim_ascii_start().strip_prefix(name)?;
+    let value = rest.trim_ascii_start().strip_prefix(b"=")?;
+    let value = value.trim_ascii();
+    let start = value.iter().position(|&b| b != b'"').unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|&b| b != b'"')
+        .map_or(start, |last| last + 1);
+    Some(&value[start..end])
 }
 
 /// The session cookie: `HttpOnly`, `SameSite=Lax`, `Path=/`, `Secure` unless turned off,
