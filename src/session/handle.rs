@@ -1,7 +1,6 @@
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use http::header::{self, HeaderMap, HeaderValue};
-use tokio::sync::OnceCell;
 use tower_cookies::cookie::SameSite;
 use tower_cookies::Cookie;
 
@@ -22,7 +21,7 @@ pub struct Session {
     ctx: Arc<Context>,
     /// The request's `Cookie` header, as sent (several are joined).
     cookies: Option<HeaderValue>,
-    state: OnceCell<Result<SessionState, StoreError>>,
+    state: OnceLock<Result<SessionState, StoreError>>,
 }
 
 /// Who a request's session says is there.
@@ -67,7 +66,7 @@ impl Session {
         Self {
             ctx,
             cookies,
-            state: OnceCell::new(),
+            state: OnceLock::new(),
         }
     }
 
@@ -98,17 +97,15 @@ impl Session {
         if let Some(known) = self.state_now() {
             return known;
         }
-        self.state
-            .get_or_init(|| async {
-                match self.sent() {
-                    Sent::Cookie(cookie) => lifecycle::resolve(&self.ctx, &cookie)
-                        .await
-                        .inspect_err(|e| crate::metrics::store_error("sessions", e)),
-                    Sent::Nothing | Sent::Unusable => Ok(SessionState::Anonymous),
-                }
-            })
-            .await
-            .clone()
+        let resolved = match self.sent() {
+            Sent::Cookie(cookie) => lifecycle::resolve(&self.ctx, &cookie)
+                .await
+                .inspect_err(|e| crate::metrics::store_error("sessions", e)),
+            Sent::Nothing | Sent::Unusable => Ok(SessionState::Anonymous),
+        };
+        // Two futures of one request asking at once both read the store; the first answer
+        // kept is the one both get, so a request never sees two different answers.
+        self.state.get_or_init(|| resolved).clone()
     }
 
     /// The answer if it is known without waiting: already worked out, no session cookie, or
@@ -121,8 +118,7 @@ impl Session {
             Sent::Cookie(cookie) => lifecycle::resolve_now(&self.ctx, &cookie)?,
             Sent::Nothing | Sent::Unusable => Ok(SessionState::Anonymous),
         };
-        let _ = self.state.set(now.clone());
-        Some(now)
+        Some(self.state.get_or_init(|| now).clone())
     }
 
     /// The request carried a session cookie (usable or not): when it leads nowhere, the answer
