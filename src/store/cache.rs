@@ -85,7 +85,10 @@ pub(super) struct Cache<K, V> {
 }
 
 struct State<K, V> {
-    entries: HashMap<K, Entry<V>>,
+    /// Hashed with foldhash rather than SipHash: a signed-in request looks up three entries,
+    /// and their keys (a SHA-256 output, user codes the store already knows) give a flood
+    /// nothing to aim at; the per-process random seed is kept.
+    entries: HashMap<K, Entry<V>, foldhash::fast::RandomState>,
     /// Moves on every write that drops an entry (see the module docs).
     generation: u64,
 }
@@ -99,7 +102,7 @@ impl<K: Eq + Hash, V: Clone> Cache<K, V> {
     fn new() -> Self {
         Self {
             state: RwLock::new(State {
-                entries: HashMap::new(),
+                entries: HashMap::default(),
                 generation: 0,
             }),
         }

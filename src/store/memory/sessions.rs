@@ -15,9 +15,12 @@ use crate::store::SessionStore;
 /// memory follows the number of live sessions, not of sessions ever opened.
 #[derive(Debug, Default)]
 pub(super) struct Sessions {
-    sessions: RwLock<HashMap<SessionKey, Entry>>,
+    sessions: RwLock<Map>,
     last_sweep: AtomicU64,
 }
+
+/// Hashed with foldhash rather than SipHash: keys are SHA-256 outputs, which nobody can aim.
+type Map = HashMap<SessionKey, Entry, foldhash::fast::RandomState>;
 
 #[derive(Debug)]
 struct Entry {
@@ -40,19 +43,19 @@ impl Sessions {
         self.read().values().filter(|e| e.expires_at > now).count()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<SessionKey, Entry>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Map> {
         self.sessions
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<SessionKey, Entry>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Map> {
         self.sessions
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn sweep_if_due(&self, sessions: &mut HashMap<SessionKey, Entry>, now: u64) {
+    fn sweep_if_due(&self, sessions: &mut Map, now: u64) {
         let last = self.last_sweep.load(Ordering::Relaxed);
         if now >= last + 60 {
             self.last_sweep.store(now, Ordering::Relaxed);
