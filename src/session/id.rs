@@ -97,7 +97,9 @@ impl<'a> SessionCookie<'a> {
     /// base64url of a user code is found out when the code is needed: such a cookie names no
     /// session.)
     pub(crate) fn parse(value: &'a str) -> Option<Self> {
-        let (id, code) = value.split_once('.')?;
+        // The id has a fixed length and no `.` in its alphabet: the `.` can only be there.
+        let id = value.get(..ID_CHARS)?;
+        let code = value.get(ID_CHARS..)?.strip_prefix('.')?;
         if code.is_empty() || code.len() > CODE_CHARS {
             return None;
         }
@@ -243,6 +245,9 @@ mod tests {
             ".",
             &format!("{id_only}."),
             &format!("{id_only}.{}", "A".repeat(10_000)),
+            &format!("{}.QUNNRS0wMDE", &id_only[1..]),
+            &format!("A{id_only}.QUNNRS0wMDE"),
+            &format!("{}é.QUNNRS0wMDE", &id_only[2..]),
         ] {
             assert!(SessionCookie::parse(bad).is_none(), "{bad:?}");
         }
