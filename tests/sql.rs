@@ -146,6 +146,20 @@ async fn the_signed_in_request_reads_once_then_answers_from_memory() {
         );
         let (none, state) = store.session_and_credentials(&key, &who).await.unwrap();
         assert_eq!((none, state.version), (None, 0), "{backend}");
+        assert!(
+            store.credentials_now(&who).is_none(),
+            "{backend}: a cookie naming no session fills nothing"
+        );
+        let elses = new_key();
+        store
+            .create(&elses, &record("ACME-002"), TTL)
+            .await
+            .unwrap();
+        store.session_and_credentials(&elses, &who).await.unwrap();
+        assert!(
+            store.credentials_now(&who).is_none(),
+            "{backend}: nor one naming someone else's session"
+        );
 
         let r = record("ACME-001");
         store.create(&key, &r, TTL).await.unwrap();

@@ -249,7 +249,13 @@ impl Store for SqlStore {
             Ok((decode(&row, 0)?, credentials::decode(code, &row, 6)?))
         })?;
         self.cache_session(key, session.as_ref(), read_at, generation);
-        self.cache_credentials(code, &state, read_at);
+        // Only beside a live session of that code: forged cookies must not fill the cache.
+        if session
+            .as_ref()
+            .is_some_and(|(record, _)| record.user_code == *code)
+        {
+            self.cache_credentials(code, &state, read_at);
+        }
         Ok((session.map(|(record, _)| record), state))
     }
 }
