@@ -22,7 +22,7 @@
 //!   least-recently-used without its bookkeeping on every read).
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -37,9 +37,14 @@ pub(super) const ENTRIES: usize = 4096;
 /// The three caches and their common time to live.
 pub(super) struct Caches {
     ttl_micros: AtomicU64,
-    pub(super) sessions: Cache<SessionKey, SessionRecord>,
+    /// Keys are SHA-256 outputs, which nobody can aim: hashed with foldhash, faster than
+    /// SipHash on the signed-in path.
+    pub(super) sessions: Cache<SessionKey, SessionRecord, Quick>,
+    /// Keys may be any code someone typed (a sign-in reads the credential state of unknown
+    /// codes too, so that they cost what known ones cost): SipHash, which a flood cannot aim.
     pub(super) credentials: Cache<UserCode, Versioned<Credentials>>,
-    pub(super) accounts: Cache<UserCode, Arc<Account>>,
+    /// Filled only with accounts that exist: foldhash.
+    pub(super) accounts: Cache<UserCode, Arc<Account>, Quick>,
 }
 
 impl Caches {
@@ -79,16 +84,16 @@ impl Caches {
     }
 }
 
-/// One kind of answer, by key.
-pub(super) struct Cache<K, V> {
-    state: RwLock<State<K, V>>,
+/// The hasher of caches whose keys no client chooses.
+type Quick = foldhash::fast::RandomState;
+
+/// One kind of answer, by key, hashed by `S`.
+pub(super) struct Cache<K, V, S = RandomState> {
+    state: RwLock<State<K, V, S>>,
 }
 
-struct State<K, V> {
-    /// Hashed with foldhash rather than SipHash: a signed-in request looks up three entries,
-    /// and their keys (a SHA-256 output, user codes the store already knows) give a flood
-    /// nothing to aim at; the per-process random seed is kept.
-    entries: HashMap<K, Entry<V>, foldhash::fast::RandomState>,
+struct State<K, V, S> {
+    entries: HashMap<K, Entry<V>, S>,
     /// Moves on every write that drops an entry (see the module docs).
     generation: u64,
 }
@@ -98,7 +103,7 @@ struct Entry<V> {
     until: Instant,
 }
 
-impl<K: Eq + Hash, V: Clone> Cache<K, V> {
+impl<K: Eq + Hash, V: Clone, S: BuildHasher + Default> Cache<K, V, S> {
     fn new() -> Self {
         Self {
             state: RwLock::new(State {
@@ -108,13 +113,13 @@ impl<K: Eq + Hash, V: Clone> Cache<K, V> {
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State<K, V>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State<K, V, S>> {
         self.state
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State<K, V>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State<K, V, S>> {
         self.state
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -191,7 +196,7 @@ impl<K: Eq + Hash, V: Clone> Cache<K, V> {
     }
 }
 
-impl<K: Eq + Hash, V> State<K, V> {
+impl<K: Eq + Hash, V, S: BuildHasher> State<K, V, S> {
     fn insert(&mut self, key: K, value: V, until: Instant) {
         if self.entries.len() >= ENTRIES && !self.entries.contains_key(&key) {
             let now = Instant::now();
