@@ -1,6 +1,7 @@
 use std::sync::{Arc, OnceLock};
 
 use http::header::{self, HeaderMap, HeaderValue};
+use tokio::sync::OnceCell;
 use tower_cookies::cookie::SameSite;
 use tower_cookies::Cookie;
 
@@ -21,7 +22,12 @@ pub struct Session {
     ctx: Arc<Context>,
     /// The request's `Cookie` header, as sent (several are joined).
     cookies: Option<HeaderValue>,
+    /// The answer, once known: read without waiting (a `std` cell, which costs a signed-in
+    /// request nothing beyond storing it).
     state: OnceLock<Result<SessionState, StoreError>>,
+    /// The stores' answer when it had to be waited for (tokio's cell: one reading however
+    /// many wait); only that path touches it.
+    asked: OnceCell<Result<SessionState, StoreError>>,
 }
 
 /// Who a request's session says is there.
@@ -67,6 +73,7 @@ impl Session {
             ctx,
             cookies,
             state: OnceLock::new(),
+            asked: OnceCell::new(),
         }
     }
 
@@ -97,15 +104,20 @@ impl Session {
         if let Some(known) = self.state_now() {
             return known;
         }
-        let resolved = match self.sent() {
-            Sent::Cookie(cookie) => lifecycle::resolve(&self.ctx, &cookie)
-                .await
-                .inspect_err(|e| crate::metrics::store_error("sessions", e)),
-            Sent::Nothing | Sent::Unusable => Ok(SessionState::Anonymous),
-        };
-        // Two futures of one request asking at once both read the store; the first answer
-        // kept is the one both get, so a request never sees two different answers.
-        self.state.get_or_init(|| resolved).clone()
+        // Futures of one request asking at once wait for one reading of the stores, so an
+        // ended session is closed (and audited) once.
+        let resolved = self
+            .asked
+            .get_or_init(|| async {
+                match self.sent() {
+                    Sent::Cookie(cookie) => lifecycle::resolve(&self.ctx, &cookie)
+                        .await
+                        .inspect_err(|e| crate::metrics::store_error("sessions", e)),
+                    Sent::Nothing | Sent::Unusable => Ok(SessionState::Anonymous),
+                }
+            })
+            .await;
+        self.state.get_or_init(|| resolved.clone()).clone()
     }
 
     /// The answer if it is known without waiting: already worked out, no session cookie, or
