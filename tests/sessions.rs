@@ -241,6 +241,16 @@ async fn the_applications_own_cookies_are_left_alone() {
     }
 }
 
+/// `GET /account` as an API client sending `header` as its whole `Cookie` header.
+async fn account_with_cookies(portal: &Portal, header: &str) -> Reply {
+    portal
+        .get("/account")
+        .accept_json()
+        .header("cookie", header.as_bytes())
+        .send()
+        .await
+}
+
 #[tokio::test]
 async fn another_cookie_with_bytes_beyond_ascii_does_not_sign_anyone_out() {
     // A sibling application may set a cookie whose value is UTF-8 (browsers send it as is):
@@ -251,12 +261,7 @@ async fn another_cookie_with_bytes_beyond_ascii_does_not_sign_anyone_out() {
         format!("ville=Besançon; {COOKIE}={session}"),
         format!("{COOKIE}={session}; nom=\"Zoé\""),
     ] {
-        let reply = portal
-            .get("/account")
-            .accept_json()
-            .header("cookie", header.as_bytes())
-            .send()
-            .await;
+        let reply = account_with_cookies(&portal, &header).await;
         assert_eq!(reply.status, StatusCode::OK, "{header}: {}", reply.text());
         assert!(reply.headers.get("set-cookie").is_none(), "{header}");
     }
@@ -271,12 +276,7 @@ async fn spaces_and_quotes_around_the_session_cookie_are_tolerated() {
         format!("lang=fr;  {COOKIE} = {session} ;theme=dark"),
         format!("{COOKIE}=\"{session}\""),
     ] {
-        let reply = portal
-            .get("/account")
-            .accept_json()
-            .header("cookie", header.as_bytes())
-            .send()
-            .await;
+        let reply = account_with_cookies(&portal, &header).await;
         assert_eq!(reply.status, StatusCode::OK, "{header}: {}", reply.text());
     }
     for header in [
@@ -284,12 +284,7 @@ async fn spaces_and_quotes_around_the_session_cookie_are_tolerated() {
         format!("{COOKIE}x={session}"),
         format!("{COOKIE}={session}x"),
     ] {
-        let reply = portal
-            .get("/account")
-            .accept_json()
-            .header("cookie", header.as_bytes())
-            .send()
-            .await;
+        let reply = account_with_cookies(&portal, &header).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{header}");
     }
 }
