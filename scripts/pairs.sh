@@ -15,8 +15,7 @@
 #
 # ROUNDS (default 6) rounds of SECONDS_PER_ROUND (default 5) seconds; which side starts first
 # alternates. Installs wrk, sqlite3, curl (and redis-server for `redis`) with apt-get when
-# missing. Loopback only, temporary
-# folders only.
+# missing. Loopback only, temporary folders only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
