@@ -16,8 +16,7 @@
 #   scripts/load.sh --quick [...]     # short phases: checks that the tool works, figures are rough
 #
 # Installs wrk (and redis-server, postgresql when asked for) with apt-get when missing.
-# The peer's manifest: $GUICHET_PEER_MANIFEST, else the first shared/peer/axum-peer/Cargo.toml
-# in this repository's folder or a folder above it.
+# The peer's manifest: see scripts/peer.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,23 +35,8 @@ done
 cargo build --release --example portal
 cargo build --release -p guichet-load
 
-peer=target/peer/release/axum-peer
-manifest="${GUICHET_PEER_MANIFEST:-}"
-if [ -z "$manifest" ]; then
-    folder="$(pwd -P)"
-    while [ "$folder" != / ]; do
-        if [ -f "$folder/shared/peer/axum-peer/Cargo.toml" ]; then
-            manifest="$folder/shared/peer/axum-peer/Cargo.toml"
-            break
-        fi
-        folder="$(dirname "$folder")"
-    done
-fi
-if [ -n "$manifest" ]; then
-    cargo build --release --manifest-path "$manifest" --target-dir target/peer
-elif [ ! -x "$peer" ]; then
-    echo "load.sh: the peer's manifest (shared/peer/axum-peer/Cargo.toml) was not found; set GUICHET_PEER_MANIFEST" >&2
-    exit 1
-fi
+# shellcheck source=scripts/peer.sh
+. scripts/peer.sh
+build_peer
 
 timeout --kill-after=10 360 target/release/guichet-load --peer "$peer" "$@"

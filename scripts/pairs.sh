@@ -12,18 +12,22 @@
 #                            # signed-in GET /auth/verify
 #   scripts/pairs.sh redis   # portal example, signed-in GET /account: Redis with client-side
 #                            # caching ÷ SQLite (Redis on core 1, beside wrk)
+#   scripts/pairs.sh bare    # signed-in routes ÷ the peer's bare axum handler (`axum-peer
+#                            # serve bare`, GET /protected: "ok"): the portal on SQLite and on
+#                            # Redis with and without client-side caching, the peer on its
+#                            # memory, SQLite and Redis stores
 #
 # ROUNDS (default 6) rounds of SECONDS_PER_ROUND (default 5) seconds; which side starts first
-# alternates. Installs wrk, sqlite3, curl (and redis-server for `redis`) with apt-get when
-# missing. Loopback only, temporary folders only.
+# alternates. Installs wrk, sqlite3, curl (and redis-server for `redis` and `bare`) with
+# apt-get when missing. Loopback only, temporary folders only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode="${1:-}"
 case "$mode" in
-    guard | scale | redis) ;;
+    guard | scale | redis | bare) ;;
     *)
-        echo "usage: scripts/pairs.sh guard|scale|redis" >&2
+        echo "usage: scripts/pairs.sh guard|scale|redis|bare" >&2
         exit 2
         ;;
 esac
@@ -36,9 +40,14 @@ command -v wrk >/dev/null || install wrk
 command -v taskset >/dev/null || install util-linux
 command -v sqlite3 >/dev/null || install sqlite3
 command -v curl >/dev/null || install curl
-if [ "$mode" = redis ]; then command -v redis-server >/dev/null || install redis-server; fi
+if [ "$mode" = redis ] || [ "$mode" = bare ]; then command -v redis-server >/dev/null || install redis-server; fi
 
 cargo build --release --quiet --bin guichet --example portal
+if [ "$mode" = bare ]; then
+    # shellcheck source=scripts/peer.sh
+    . scripts/peer.sh
+    build_peer
+fi
 guichet="$PWD/target/release/guichet"
 portal="$PWD/target/release/examples/portal"
 scratch="$(mktemp -d)"
@@ -61,6 +70,18 @@ free_port() { # a port nothing answers on (connection refused)
     done
 }
 
+# ready PORT PATH LOG: waits for PATH to answer on PORT (any status); if it never does, shows
+# LOG and stops.
+ready() {
+    for _ in $(seq 100); do
+        curl -s -o /dev/null "http://127.0.0.1:$1$2" && return
+        sleep 0.1
+    done
+    echo "pairs.sh: the server on port $1 did not start:" >&2
+    cat "$3" >&2
+    exit 1
+}
+
 # start NAME DATABASE PROGRAM [ARGS...]: a server on core 0 in its own folder, its port in
 # $port once /health answers.
 start() {
@@ -72,13 +93,31 @@ start() {
         GUICHET_INSECURE_COOKIES=1 GUICHET_OUTBOX="$dir/outbox" RUST_LOG=warn \
         taskset -c 0 "$@" >"$dir/log" 2>&1) &
     pids+=("$!")
-    for _ in $(seq 100); do
-        curl -fs -o /dev/null "http://127.0.0.1:$port/health" && return
+    ready "$port" /health "$dir/log"
+}
+
+# start_peer NAME MODE [ARGS...]: the peer (`axum-peer serve MODE`) on core 0, its port in
+# $port.
+start_peer() {
+    local name="$1" mode="$2"
+    shift 2
+    port="$(free_port)"
+    (cd "$scratch" && exec env TMPDIR="$scratch" \
+        taskset -c 0 "$peer" serve "$mode" --port "$port" "$@" >"$scratch/$name.log" 2>&1) &
+    pids+=("$!")
+    ready "$port" /protected "$scratch/$name.log"
+}
+
+# start_redis: a throw-away redis-server on core 1 (beside wrk), its port in $redis_port.
+start_redis() {
+    redis_port="$(free_port)"
+    taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' \
+        --appendonly no --dir "$scratch" >"$scratch/redis.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 50); do
+        (echo >"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break
         sleep 0.1
     done
-    echo "pairs.sh: $* did not start:" >&2
-    cat "$dir/log" >&2
-    exit 1
 }
 
 # cookie PORT: signs the demo account ACME-001 in; prints the Cookie header's value.
@@ -87,6 +126,14 @@ cookie() {
     curl -fs -c "$jar" -H 'Accept: application/json' -o /dev/null \
         -d 'user_code=ACME-001&password=Bonjour-Marie-2026' "http://127.0.0.1:$1/auth/login"
     echo "guichet=$(awk '$6 == "guichet" {print $7}' "$jar")"
+}
+
+# peer_cookie PORT: signs the peer's user in; prints the Cookie header's value.
+peer_cookie() {
+    local jar="$scratch/jar-$1"
+    curl -fs -c "$jar" -o /dev/null -d 'username=alice&password=correct horse' \
+        "http://127.0.0.1:$1/login"
+    echo "id=$(awk '$6 == "id" {print $7}' "$jar")"
 }
 
 # load PORT COOKIE PATH OUT: wrk on core 1; writes the request count to OUT.
@@ -170,14 +217,7 @@ SQL
             "$small" "$cs" /auth/verify "$large" "$cl" /auth/verify
         ;;
     redis)
-        redis_port="$(free_port)"
-        taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' \
-            --appendonly no --dir "$scratch" >"$scratch/redis.log" 2>&1 &
-        pids+=("$!")
-        for _ in $(seq 50); do
-            (echo >"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break
-            sleep 0.1
-        done
+        start_redis
         start sqlite "$scratch/a.db" "$portal"
         sqlite="$port"
         start copy "$scratch/b.db" "$portal"
@@ -192,5 +232,50 @@ SQL
             "$sqlite" "$cs" /account "$copy" "$cc" /account
         pair "Redis with client-side caching ÷ SQLite, signed-in \`GET /account\`" \
             "$sqlite" "$cs" /account "$redis" "$cr" /account
+        ;;
+    bare)
+        # The same Cookie header goes to the bare handler as to the portal, so both read
+        # requests of one size.
+        start_redis
+        start_peer bare bare
+        bare="$port"
+        start_peer copy bare
+        copy="$port"
+        start sqlite "$scratch/a.db" "$portal"
+        sqlite="$port"
+        start redis "$scratch/unused.db" env GUICHET_REDIS_URL="redis://127.0.0.1:$redis_port" \
+            "$portal"
+        redis="$port"
+        start cached "$scratch/unused-too.db" env \
+            GUICHET_REDIS_URL="redis://127.0.0.1:$redis_port" GUICHET_REDIS_CACHE=1 "$portal"
+        cached="$port"
+        start_peer peer-mem session-mem
+        peer_mem="$port"
+        start_peer peer-sqlite session-sqlite
+        peer_sqlite="$port"
+        start_peer peer-redis session-redis --redis "redis://127.0.0.1:$redis_port"
+        peer_redis="$port"
+        cs="$(cookie "$sqlite")"
+        cr="$(cookie "$redis")"
+        cc="$(cookie "$cached")"
+        pm="$(peer_cookie "$peer_mem")"
+        ps="$(peer_cookie "$peer_sqlite")"
+        pr="$(peer_cookie "$peer_redis")"
+        pair "A/A: bare ÷ bare (two peers), \`GET /protected\`" \
+            "$bare" "$cs" /protected "$copy" "$cs" /protected
+        pair "guichet, SQLite, signed-in \`GET /health/signed-in\` (\"ok\" behind \`RequireAuth\`) ÷ bare" \
+            "$bare" "$cs" /protected "$sqlite" "$cs" /health/signed-in
+        pair "guichet, SQLite, signed-in \`GET /account\` (JSON) ÷ bare" \
+            "$bare" "$cs" /protected "$sqlite" "$cs" /account
+        pair "guichet, Redis with client-side caching, signed-in \`GET /account\` ÷ bare" \
+            "$bare" "$cc" /protected "$cached" "$cc" /account
+        pair "guichet, Redis in one round trip, signed-in \`GET /account\` ÷ bare" \
+            "$bare" "$cr" /protected "$redis" "$cr" /account
+        pair "peer, memory store, signed-in \`GET /protected\` ÷ bare" \
+            "$bare" "$pm" /protected "$peer_mem" "$pm" /protected
+        pair "peer, SQLite store, signed-in \`GET /protected\` ÷ bare" \
+            "$bare" "$ps" /protected "$peer_sqlite" "$ps" /protected
+        pair "peer, Redis store, signed-in \`GET /protected\` ÷ bare" \
+            "$bare" "$pr" /protected "$peer_redis" "$pr" /protected
         ;;
 esac
