@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 # The tests start their own servers on free ports: redis-server (and a 3-master cluster with
 # redis-cli), PostgreSQL (initdb/pg_ctl in a temp folder), nginx and Caddy (their own
-# configs, for the forward-auth recipes), and headless Chromium through chromedriver. Install the Debian packages that are missing; the
-# services they would start are not needed.
+# configs, for the forward-auth recipes), and headless Chromium through chromedriver. Install
+# the Debian packages that are missing; the services they would start are not needed.
 missing=()
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null || missing+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
