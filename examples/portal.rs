@@ -14,10 +14,9 @@
 //! under it (that service), `/health` (public, bare), `/health/signed-in` (the same answer
 //! behind `RequireAuth`, for load tests comparing the two), and the flows under `/auth`.
 
-use std::collections::BTreeSet;
 use std::convert::Infallible;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Path, Request};
 use axum::handler::Handler;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
@@ -26,9 +25,9 @@ use axum::routing::get;
 use axum::Router;
 use guichet::environment::{Environment, Import};
 use guichet::pages::escape;
-use guichet::{Guichet, Identity, RequireAuth, RequireService, ServiceName};
+use guichet::{Identity, RequireAuth, RequireService, ServiceName};
 use serde::Serialize;
-use tower::Layer;
+use tower::{Layer, ServiceExt};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -53,22 +52,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The guards sit on the handlers (`handler.layer(guard)`, axum's `Handler::layer`) and the
     // session layer wraps the finished router: the composition with the least per-request work
     // (no extra boxed route level; see the README's "Hot path").
-    let mut router = Router::new()
+    let router = Router::new()
         .route("/", get(home))
         .route("/health", get(|| async { "ok" }))
         .route(
             "/health/signed-in",
             get((|| async { "ok" }).layer(RequireAuth::new())),
         )
-        .route("/account", get(account.layer(RequireAuth::new())));
-    for service in services(&guichet).await? {
-        let guarded = get(service_page.layer(RequireService::new(&service)));
-        router = router
-            .route(&format!("/services/{service}"), guarded.clone())
-            .route(&format!("/services/{service}/"), guarded.clone())
-            .route(&format!("/services/{service}/{{*rest}}"), guarded);
-    }
-    let router = router
+        .route("/account", get(account.layer(RequireAuth::new())))
+        // Every path under /services/ is guarded by the service it names, as the store knows
+        // it when the request comes (not only the services known at start).
+        .route("/services/{service}", get(service_route))
+        .route("/services/{service}/", get(service_route))
+        .route("/services/{service}/{*rest}", get(service_route))
         .layer(axum::middleware::map_response(security_headers))
         .nest_service(guichet.prefix(), guichet.flows());
     let app = guichet.session_layer().layer(router);
@@ -90,16 +86,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::warn!("letters still waiting at shutdown stay in the durable queue");
     }
     Ok(())
-}
-
-/// Every service some client or account subscribes to: each gets its guarded routes.
-async fn services(guichet: &Guichet) -> Result<BTreeSet<String>, Box<dyn std::error::Error>> {
-    let service = guichet.customer_service("portal");
-    let accounts = service.accounts(None).await?;
-    Ok(accounts
-        .iter()
-        .flat_map(|a| a.services.iter().map(|s| s.as_str().to_owned()))
-        .collect())
 }
 
 /// The portal's own pages get the security headers guichet gives its pages: nothing inline or
@@ -199,6 +185,25 @@ async fn account(who: Identity, format: Format) -> Response {
 struct ServiceJson<'a> {
     path: &'a str,
     user_code: &'a str,
+}
+
+/// `/services/{service}` and everything under it: [`RequireService`] for the service the path
+/// names, made per request, so a service customer service adds while the portal runs is served
+/// at once, and a path naming a service nobody has is refused like any other (no `404` that would
+/// tell which services exist).
+async fn service_route(Path(params): Path<Vec<(String, String)>>, request: Request) -> Response {
+    let service = params
+        .into_iter()
+        .find_map(|(name, value)| (name == "service").then_some(value))
+        .unwrap_or_default();
+    match RequireService::new(service)
+        .layer(get(service_page))
+        .oneshot(request)
+        .await
+    {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
 }
 
 async fn service_page(who: Identity, format: Format, uri: axum::http::Uri) -> Response {

@@ -352,3 +352,93 @@ async fn the_portal_example_signs_people_in_and_guards_its_services() {
         .await;
     assert_eq!(account.json()["user_code"], "ACME-001");
 }
+
+/// Every path under `/services/` is guarded by the service it names, as the store knows it when
+/// the request comes: a service nobody subscribed to when the portal started is refused like any
+/// other (not a `404` that would tell which services exist), and is served as soon as customer
+/// service subscribes the account (`guichet accounts import` while the portal runs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_added_while_the_portal_runs_is_guarded_then_served() {
+    let dir = TempDir::new("portal-new-service");
+    let users = write_accounts(dir.path()).await;
+    let portal = RunningPortal::start(dir.path(), &users).await;
+    let remote = &portal.remote;
+
+    let anonymous = remote
+        .get("/services/billing/2026")
+        .accept_json()
+        .send()
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let browser = remote.get("/services/billing").accept_html().send().await;
+    assert_eq!(browser.status, StatusCode::SEE_OTHER);
+    assert!(browser
+        .location()
+        .is_some_and(|to| to.starts_with("/auth/login")));
+    let luc = portal.session_for(LUC, LUC_PW).await;
+    let paths = [
+        "/services/billing",
+        "/services/billing/",
+        "/services/billing/x",
+    ];
+    for path in paths {
+        let reply = remote.get(path).accept_json().session(&luc).send().await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
+    }
+
+    // Customer service adds billing to the client and to Luc, on the portal's database.
+    let file = std::fs::read_to_string(&users).expect("the accounts file");
+    let file = file
+        .replacen(
+            r#"services = ["collection", "orders"]"#,
+            r#"services = ["collection", "orders", "billing"]"#,
+            1,
+        )
+        .replace(
+            "email = \"luc@acme.example\"\nclient = \"acme\"\nservices = [\"collection\"]",
+            "email = \"luc@acme.example\"\nclient = \"acme\"\nservices = [\"collection\", \"billing\"]",
+        );
+    assert!(file.contains(r#"services = ["collection", "billing"]"#));
+    let updated = dir.path().join("billing.toml");
+    std::fs::write(&updated, file).expect("the updated file is written");
+    let import = Command::new(env!("CARGO_BIN_EXE_guichet"))
+        .current_dir(dir.path())
+        .args(["accounts", "import"])
+        .arg(&updated)
+        .env_remove("GUICHET_REDIS_URL")
+        .env_remove("GUICHET_DATABASE_URL")
+        .env_remove("GUICHET_CONFIG")
+        .output()
+        .expect("guichet runs");
+    assert!(
+        import.status.success(),
+        "{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+
+    // The portal reads the change within its cache's bound (1 s), without a restart.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for path in paths {
+        loop {
+            let reply = remote.get(path).accept_json().session(&luc).send().await;
+            if reply.status == StatusCode::OK {
+                break;
+            }
+            assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
+            assert!(Instant::now() < deadline, "{path} is still refused");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let marie = portal.session_for(MARIE, MARIE_PW).await;
+    let refused = remote
+        .get("/services/billing")
+        .accept_json()
+        .session(&marie)
+        .send()
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::FORBIDDEN,
+        "Marie has no billing"
+    );
+}
