@@ -22,7 +22,7 @@ use std::time::Duration;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use serde::Serialize;
 
-use crate::audit::{AuditEvent, ServiceAction};
+use crate::audit::{AuditEvent, ServiceAction, WithheldReason};
 use crate::context::Context;
 use crate::error::StoreError;
 use crate::identity::{Account, AccountStatus, Email, ServiceName, UserCode};
@@ -35,8 +35,9 @@ use crate::session::{lifecycle, unix_now};
 use crate::store::memory::AccountsFile;
 use crate::store::{self, AccountStore, Change, CodeRequest, RequestStatus};
 
-/// The longest a temporary password read out on the phone may last.
-pub const MAX_ISSUED_VALIDITY: Duration = Duration::from_secs(7 * 24 * 3600);
+/// The longest a temporary password read out on the phone may last: as long as an emailed one
+/// may (24 hours).
+pub const MAX_ISSUED_VALIDITY: Duration = Duration::from_secs(24 * 3600);
 
 /// What an operator's action could not do.
 #[derive(Debug, thiserror::Error)]
@@ -465,7 +466,7 @@ impl CustomerService {
     ) -> Result<IssuedPassword, ServiceError> {
         if valid.is_zero() || valid > MAX_ISSUED_VALIDITY {
             return Err(ServiceError::Refused(
-                "a temporary password lasts between 1 second and 7 days".into(),
+                "a temporary password lasts between 1 second and 24 hours".into(),
             ));
         }
         let account = self.account_or_not_found(code).await?;
@@ -506,11 +507,18 @@ impl CustomerService {
         let (first, kind, codes) = match Email::parse(code_or_email) {
             Ok(email) if code_or_email.contains('@') => {
                 let mut all = self.ctx.directory.accounts_with_email(&email).await?;
+                if all.is_empty() {
+                    let address = email.as_str();
+                    return Err(ServiceError::NotFound(format!("no account uses {address}")));
+                }
                 all.sort_by(|a, b| a.code.cmp(&b.code));
-                let first = all.first().cloned().ok_or_else(|| {
-                    ServiceError::NotFound(format!("no account uses {}", email.as_str()))
+                // The letter lists, and goes in the name of, the accounts that may receive it.
+                let reachable = letters::reachable(&self.ctx, all).await?;
+                let first = reachable.first().cloned().ok_or_else(|| {
+                    let address = email.as_str();
+                    ServiceError::Refused(format!("every account at {address} is disabled"))
                 })?;
-                let codes = all.iter().map(|a| a.code.clone()).collect();
+                let codes = reachable.iter().map(|a| a.code.clone()).collect();
                 (first, LetterKind::UserCodes, codes)
             }
             _ => {
@@ -519,6 +527,17 @@ impl CustomerService {
                         ServiceError::NotFound(format!("account {code_or_email:?}: {e}"))
                     })?;
                 let account = self.account_or_not_found(&code).await?;
+                match letters::recipient(&self.ctx, &code).await? {
+                    Ok(_) => {}
+                    Err(WithheldReason::NoEmail) => {
+                        return Err(ServiceError::Refused(format!(
+                            "account {code} has no address on file"
+                        )))
+                    }
+                    Err(_) => {
+                        return Err(ServiceError::Refused(format!("account {code} is disabled")))
+                    }
+                }
                 (account, LetterKind::UserCode, vec![code])
             }
         };

@@ -49,6 +49,20 @@ pub(crate) async fn recipient(
     Ok(Ok(Recipient { account, email }))
 }
 
+/// The accounts among `accounts` that may receive mail now (see [`recipient`]), in their order.
+pub(crate) async fn reachable(
+    ctx: &Context,
+    accounts: Vec<Arc<Account>>,
+) -> Result<Vec<Arc<Account>>, StoreError> {
+    let mut kept = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        if recipient(ctx, &account.code).await?.is_ok() {
+            kept.push(account);
+        }
+    }
+    Ok(kept)
+}
+
 /// Queues a letter and rings this process's postman; `false` if the queue is full.
 pub(crate) async fn post(ctx: &Context, letter: &Letter) -> Result<bool, StoreError> {
     let accepted = ctx
@@ -95,6 +109,7 @@ pub(crate) async fn write(ctx: &Context, letter: &Letter) -> Result<Option<Messa
         LetterKind::UserCodes => {
             let mut all = ctx.directory.accounts_with_email(&email).await?;
             all.sort_by(|a, b| a.code.cmp(&b.code));
+            let all = reachable(ctx, all).await?;
             let all: Vec<&Account> = all.iter().map(|a| &**a).collect();
             templates::user_codes(mail, &email, &all, &password_request, language)?
         }

@@ -285,7 +285,8 @@ async fn a_password_read_out_on_the_phone_opens_one_restricted_session() {
     let (status, _, _) = sign_in(&served, RECEPTION, &password).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "single use");
 
-    env.run(&["password", "issue", "ACME-003", "--valid", "8d"])
+    // A temporary password lasts 24 hours at most, read out on the phone as emailed.
+    env.run(&["password", "issue", "ACME-003", "--valid", "25h"])
         .exits(1);
     env.run(&["password", "issue", "ACME-003", "--valid", "soon"])
         .exits(2);
@@ -354,6 +355,14 @@ async fn user_codes_go_out_by_email_and_shared_inboxes_only_when_forced() {
         "by address"
     );
     env.run(&["code", "send", "nobody@acme.example"]).exits(1);
+
+    // A disabled account gets nothing, by code or by address, and the operator is told so
+    // rather than shown a letter "sent" that is dropped at delivery.
+    for target in ["ACME-004", "jean@acme.example"] {
+        let refused = env.run(&["code", "send", target, "--json"]);
+        assert!(refused.exits(1).stderr.contains("disabled"), "{refused:?}");
+    }
+    assert!(letters_to(&smtp, "jean@acme.example", 1).await.is_empty());
 
     // An address marked shared receives no credential from "email me my password".
     assert_eq!(

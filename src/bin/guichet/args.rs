@@ -105,7 +105,7 @@ pub(crate) enum PasswordCommand {
     Issue {
         /// The user code.
         code: String,
-        /// How long it works (`24h`, `30m`, `2days`; at most 7 days).
+        /// How long it works (`24h`, `30m`, `90min`; at most 24 hours).
         #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
         valid: Duration,
     },
