@@ -398,18 +398,14 @@ impl CustomerService {
 
     /// Imports an accounts file (`guichet accounts import`, and `GUICHET_USERS` at every
     /// start): each client and account in it is created or updated by its identifier; those
-    /// not in it are kept. An account whose `password_hash` the file changed is signed out
+    /// not in it are kept. The file may name clients and contact persons the store already
+    /// holds ([`AccountsFile::load_for_import`]); nothing is written unless every name is found
+    /// in the file or the store. An account whose `password_hash` the file changed is signed out
     /// everywhere (its old password stops working, and so do sessions opened with it).
     pub async fn import(&self, file: &AccountsFile) -> Result<ImportReport, ServiceError> {
         let accounts = self.writable()?;
         let mut report = ImportReport::default();
         let clients = accounts.clients().await?;
-        for client in file.clients() {
-            if !clients.iter().any(|c| **c == *client) {
-                accounts.put_client(client).await?;
-                report.clients += 1;
-            }
-        }
         // Compare with what is stored, page by page in code order, so an unchanged file writes
         // nothing; only the changed accounts are written, in one batch.
         let mut stored = std::collections::HashMap::new();
@@ -421,6 +417,18 @@ impl CustomerService {
             stored.extend(page.into_iter().map(|a| (a.code.clone(), a)));
             if done {
                 break;
+            }
+        }
+        // The file may name clients and contact persons that only the store holds.
+        file.check_references(
+            |id| clients.iter().find(|c| c.id == id).cloned(),
+            |code| stored.get(code).cloned(),
+        )
+        .map_err(|reason| ServiceError::Refused(format!("accounts file: {reason}")))?;
+        for client in file.clients() {
+            if !clients.iter().any(|c| **c == *client) {
+                accounts.put_client(client).await?;
+                report.clients += 1;
             }
         }
         let mut changed = Vec::new();

@@ -649,6 +649,59 @@ async fn a_hashed_password_imported_signs_in_and_ends_the_old_sessions() {
     let (status, _, _) = sign_in(&served, LUC, LUC_PW).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
+    // A file of new hires alone: its client and the client's contact person are in the store.
+    let hires = dir.path().join("hires.toml");
+    std::fs::write(
+        &hires,
+        "[[account]]\ncode = \"ACME-777\"\nname = \"Nouvelle Recrue\"\n\
+         email = \"recrue@acme.example\"\nclient = \"acme\"\nservices = [\"collection\"]\n",
+    )
+    .unwrap();
+    let report = env
+        .run(&["accounts", "import", hires.to_str().unwrap(), "--json"])
+        .json();
+    assert_eq!(report["created"], 1, "{report}");
+    assert_eq!(
+        env.run(&["accounts", "show", "ACME-777", "--json"]).json()["client"],
+        "acme"
+    );
+    // A client updated alone keeps its contact person from the store.
+    std::fs::write(
+        &hires,
+        "[[client]]\nid = \"acme\"\nname = \"Acme Inc.\"\ncontact = \"ACME-001\"\n\
+         services = [\"collection\", \"orders\", \"billing\"]\n",
+    )
+    .unwrap();
+    let report = env
+        .run(&["accounts", "import", hires.to_str().unwrap(), "--json"])
+        .json();
+    assert_eq!(report["clients"], 1, "{report}");
+    // Names found neither in the file nor in the store are refused, and nothing is written.
+    for (entry, error) in [
+        (
+            "[[account]]\ncode = \"ACME-778\"\nname = \"N\"\nclient = \"nope\"\n",
+            "unknown client",
+        ),
+        (
+            "[[account]]\ncode = \"ACME-778\"\nname = \"N\"\nclient = \"acme\"\n\
+             services = [\"payroll\"]\n",
+            "not subscribed",
+        ),
+        (
+            "[[client]]\nid = \"acme\"\nname = \"Acme Inc.\"\ncontact = \"NOPE-1\"\n",
+            "contact",
+        ),
+    ] {
+        std::fs::write(&hires, entry).unwrap();
+        let refused = env.run(&["accounts", "import", hires.to_str().unwrap()]);
+        assert!(refused.exits(1).stderr.contains(error), "{refused:?}");
+    }
+    env.run(&["accounts", "show", "ACME-778"]).exits(1);
+    assert_eq!(
+        env.run(&["accounts", "show", "ACME-001", "--json"]).json()["client"],
+        "acme"
+    );
+
     std::fs::write(&file, "[[account]]\ncode = \"broken").unwrap();
     env.run(&["accounts", "import", file.to_str().unwrap()])
         .exits(1);

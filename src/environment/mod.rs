@@ -250,7 +250,7 @@ impl Environment {
         case: crate::CasePolicy,
     ) -> Result<ImportReport, SetupError> {
         let file = match self.get("GUICHET_USERS") {
-            Some(path) => AccountsFile::load(path, case)?,
+            Some(path) => AccountsFile::load_for_import(path, case)?,
             None => {
                 if service.any_account().await.map_err(SetupError::Import)? {
                     return Ok(ImportReport::default());

@@ -156,7 +156,8 @@ async fn run(cli: Cli, environment: Environment) -> Result<(), Failure> {
         }
         Command::Accounts(AccountsCommand::Import { file }) => {
             let case = guichet.config().user_codes.case;
-            let accounts = AccountsFile::load(&file, case).map_err(|e| Failure(e.to_string()))?;
+            let accounts =
+                AccountsFile::load_for_import(&file, case).map_err(|e| Failure(e.to_string()))?;
             let report = service.import(&accounts).await?;
             if json {
                 Output::Json(json!(report))

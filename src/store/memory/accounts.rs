@@ -59,15 +59,30 @@ struct AccountEntry {
 impl AccountsFile {
     /// Reads and checks the accounts file at `path`.
     pub fn load(path: impl AsRef<Path>, case: CasePolicy) -> Result<Self, ConfigError> {
-        let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Accounts {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
-        Self::parse(&text, case).map_err(|reason| ConfigError::Accounts {
+        Self::read(path.as_ref(), case, Self::parse)
+    }
+
+    /// Reads an accounts file to import into a store that may already hold some of the clients
+    /// and contact persons it names (`guichet accounts import`, `GUICHET_USERS`): each entry is
+    /// checked as [`load`](Self::load) checks it, and the names that are not in the file are
+    /// checked against the store by
+    /// [`CustomerService::import`](crate::customer_service::CustomerService::import). Use
+    /// [`load`](Self::load) for a file that is the whole directory.
+    pub fn load_for_import(path: impl AsRef<Path>, case: CasePolicy) -> Result<Self, ConfigError> {
+        Self::read(path.as_ref(), case, Self::entries)
+    }
+
+    fn read(
+        path: &Path,
+        case: CasePolicy,
+        parse: fn(&str, CasePolicy) -> Result<Self, String>,
+    ) -> Result<Self, ConfigError> {
+        let failed = |reason| ConfigError::Accounts {
             path: path.display().to_string(),
             reason,
-        })
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| failed(e.to_string()))?;
+        parse(&text, case).map_err(failed)
     }
 
     /// Parses and checks accounts TOML.
@@ -98,7 +113,15 @@ impl AccountsFile {
         self.accounts.values().map(|a| &**a)
     }
 
+    /// A whole file: its entries, and every client and contact person they name in it.
     fn parse(text: &str, case: CasePolicy) -> Result<Self, String> {
+        let file = Self::entries(text, case)?;
+        file.check_references(|_| None, |_| None)?;
+        Ok(file)
+    }
+
+    /// The file's entries, each checked on its own (codes, addresses, hashes, duplicates).
+    fn entries(text: &str, case: CasePolicy) -> Result<Self, String> {
         let file: FileFormat = toml::from_str(text).map_err(|e| e.to_string())?;
         let code = |typed: &str, what: &str| {
             UserCode::parse(typed, case).map_err(|e| format!("{what} {typed:?}: {e}"))
@@ -121,15 +144,6 @@ impl AccountsFile {
         let mut accounts = HashMap::new();
         for a in file.account {
             let account_code = code(&a.code, "account")?;
-            let client = clients
-                .get(&a.client)
-                .ok_or_else(|| format!("account {account_code}: unknown client {:?}", a.client))?;
-            if let Some(s) = a.services.iter().find(|s| !client.services.contains(s)) {
-                return Err(format!(
-                    "account {account_code}: service {s} is not subscribed by client {}",
-                    client.id
-                ));
-            }
             let email = a
                 .email
                 .as_deref()
@@ -157,18 +171,55 @@ impl AccountsFile {
                 return Err(format!("account {account_code}: duplicate user code"));
             }
         }
-        for client in clients.values() {
-            match accounts.get(&client.contact) {
-                Some(contact) if contact.client == client.id => {}
-                _ => {
-                    return Err(format!(
-                        "client {}: contact {} is not an account of this client",
-                        client.id, client.contact
-                    ))
-                }
+        Ok(Self { accounts, clients })
+    }
+
+    /// Checks that every client an account names exists and subscribes to the account's
+    /// services, and that every client's contact person is one of its accounts, looking in the
+    /// file first, then in `client_elsewhere` and `account_elsewhere` (a store it is imported
+    /// into).
+    pub(crate) fn check_references(
+        &self,
+        client_elsewhere: impl Fn(&str) -> Option<Arc<Client>>,
+        account_elsewhere: impl Fn(&UserCode) -> Option<Arc<Account>>,
+    ) -> Result<(), String> {
+        let mut accounts: Vec<&Arc<Account>> = self.accounts.values().collect();
+        accounts.sort_by(|a, b| a.code.cmp(&b.code));
+        for account in accounts {
+            let code = &account.code;
+            let client = self
+                .clients
+                .get(&account.client)
+                .cloned()
+                .or_else(|| client_elsewhere(&account.client))
+                .ok_or_else(|| format!("account {code}: unknown client {:?}", account.client))?;
+            if let Some(s) = account
+                .services
+                .iter()
+                .find(|s| !client.services.contains(s))
+            {
+                return Err(format!(
+                    "account {code}: service {s} is not subscribed by client {}",
+                    client.id
+                ));
             }
         }
-        Ok(Self { accounts, clients })
+        let mut clients: Vec<&Arc<Client>> = self.clients.values().collect();
+        clients.sort_by(|a, b| a.id.cmp(&b.id));
+        for client in clients {
+            let contact = self
+                .accounts
+                .get(&client.contact)
+                .cloned()
+                .or_else(|| account_elsewhere(&client.contact));
+            if contact.is_none_or(|contact| contact.client != client.id) {
+                return Err(format!(
+                    "client {}: contact {} is not an account of this client",
+                    client.id, client.contact
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
