@@ -233,7 +233,12 @@ impl Environment {
         let import = match import {
             Import::No => None,
             Import::AtStart => {
-                let service = guichet.customer_service("GUICHET_USERS");
+                // The audit log names where the accounts came from.
+                let source = match self.get("GUICHET_USERS") {
+                    Some(_) => "GUICHET_USERS",
+                    None => "demo accounts",
+                };
+                let service = guichet.customer_service(source);
                 Some(self.import(&service, case).await?)
             }
         };

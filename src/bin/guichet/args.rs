@@ -11,7 +11,7 @@ pub(crate) struct Cli {
     /// Answer in JSON (for scripts).
     #[arg(long, global = true)]
     pub(crate) json: bool,
-    /// Who is acting, for the audit log (default: $GUICHET_OPERATOR, else $USER).
+    /// Who is acting, for the audit log (default: $GUICHET_OPERATOR, else $USER, else `cli`).
     #[arg(long, global = true, env = "GUICHET_OPERATOR")]
     pub(crate) operator: Option<String>,
     #[command(subcommand)]
