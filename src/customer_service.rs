@@ -295,6 +295,12 @@ impl CustomerService {
     /// unless one is given; the client's services unless some are.
     pub async fn add_account(&self, new: NewAccount) -> Result<UserCode, ServiceError> {
         let accounts = self.writable()?;
+        if !crate::identity::is_plain_name(&new.name, crate::identity::MAX_ACCOUNT_NAME) {
+            return Err(ServiceError::Refused(format!(
+                "a name is one line of 1 to {} characters",
+                crate::identity::MAX_ACCOUNT_NAME
+            )));
+        }
         let client = self
             .ctx
             .directory

@@ -132,6 +132,16 @@ impl fmt::Debug for UserCode {
 
 /// Control characters (Cc), and the format characters (Cf) that are invisible or reorder text:
 /// zero-width spaces and joiners, soft hyphen, word joiner, BOM, and every bidi control.
+/// The longest name an account may have, in characters.
+pub(crate) const MAX_ACCOUNT_NAME: usize = 200;
+
+/// Whether `name` (trimmed) can be shown as a name: something on one line, with no invisible
+/// or control character, at most `max` characters.
+pub(crate) fn is_plain_name(name: &str, max: usize) -> bool {
+    let name = name.trim();
+    !name.is_empty() && name.chars().count() <= max && !name.chars().any(is_forbidden)
+}
+
 pub(crate) fn is_forbidden(c: char) -> bool {
     c.is_control()
         || matches!(c,

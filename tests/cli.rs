@@ -210,6 +210,19 @@ async fn accounts_are_listed_shown_added_disabled_and_enabled_while_the_portal_r
         "ACME-001",
     ])
     .exits(1);
+    for name in ["", "  ", "Marie\nTremblay"] {
+        let refused = env.run(&[
+            "accounts",
+            "add",
+            "--client",
+            "acme",
+            "--name",
+            name,
+            "--email",
+            "x@acme.example",
+        ]);
+        assert!(refused.exits(1).stderr.contains("name"), "{refused:?}");
+    }
 
     // Disabling ends the sessions at once and refuses sign-ins; enabling lets them in again.
     let (status, _, luc) = sign_in(&served, LUC, LUC_PW).await;

@@ -200,10 +200,7 @@ async fn check(
     let mut seen = HashSet::new();
     for (name, email) in sent.iter().take(MAX_PEOPLE) {
         let name = name.trim();
-        let problem = if name.is_empty()
-            || name.chars().count() > MAX_NAME
-            || name.chars().any(crate::identity::is_forbidden)
-        {
+        let problem = if !crate::identity::is_plain_name(name, MAX_NAME) {
             Some(m.team_invalid_name)
         } else {
             match Email::parse(email) {

@@ -65,10 +65,7 @@ impl Brand {
             None => None,
             Some(name) => {
                 let name = name.trim();
-                if name.is_empty()
-                    || name.chars().count() > MAX_NAME
-                    || name.chars().any(char::is_control)
-                {
+                if !crate::identity::is_plain_name(name, MAX_NAME) {
                     return Err(ConfigError::invalid(
                         "pages.brand.name",
                         format!("one line of 1 to {MAX_NAME} characters"),

@@ -144,6 +144,12 @@ impl AccountsFile {
         let mut accounts = HashMap::new();
         for a in file.account {
             let account_code = code(&a.code, "account")?;
+            if !crate::identity::is_plain_name(&a.name, crate::identity::MAX_ACCOUNT_NAME) {
+                return Err(format!(
+                    "account {account_code}: name: one line of 1 to {} characters",
+                    crate::identity::MAX_ACCOUNT_NAME
+                ));
+            }
             let email = a
                 .email
                 .as_deref()
@@ -306,6 +312,20 @@ mod tests {
                 client = "acme"
                 services = ["payroll"]"#,
                 "not subscribed",
+            ),
+            (
+                r#"[[account]]
+                code = "ACME-001"
+                name = " "
+                client = "acme""#,
+                "name",
+            ),
+            (
+                r#"[[account]]
+                code = "ACME-001"
+                name = "Marie\nTremblay"
+                client = "acme""#,
+                "name",
             ),
             (
                 r#"[[account]]
