@@ -16,10 +16,10 @@
 
 use std::convert::Infallible;
 
-use axum::extract::{FromRequestParts, Path, Request};
+use axum::extract::{FromRequestParts, Request};
 use axum::handler::Handler;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Json, Response};
 use axum::routing::get;
 use axum::Router;
@@ -61,7 +61,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .route("/account", get(account.layer(RequireAuth::new())))
         // Every path under /services/ is guarded by the service it names, as the store knows
-        // it when the request comes (not only the services known at start).
+        // it when the request comes (not only the services known at start): the guard is made
+        // per request there, which costs a little more than a guard made once.
         .route("/services/{service}", get(service_route))
         .route("/services/{service}/", get(service_route))
         .route("/services/{service}/{*rest}", get(service_route))
@@ -190,14 +191,21 @@ struct ServiceJson<'a> {
 /// `/services/{service}` and everything under it: [`RequireService`] for the service the path
 /// names, made per request, so a service customer service adds while the portal runs is served
 /// at once, and a path naming a service nobody has is refused like any other (no `404` that would
-/// tell which services exist).
-async fn service_route(Path(params): Path<Vec<(String, String)>>, request: Request) -> Response {
-    let service = params
-        .into_iter()
-        .find_map(|(name, value)| (name == "service").then_some(value))
-        .unwrap_or_default();
+/// tell which services exist). The name is the path's segment as sent, not percent-decoded: a
+/// segment that is not a service's exact name names a service nobody has.
+async fn service_route(request: Request) -> Response {
+    let service = request
+        .uri()
+        .path()
+        .strip_prefix("/services/")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|segment| !segment.is_empty())
+        .map(str::to_owned);
+    let Some(service) = service else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
     match RequireService::new(service)
-        .layer(get(service_page))
+        .layer(service_page.with_state(()))
         .oneshot(request)
         .await
     {

@@ -22,6 +22,9 @@ use crate::identity::CasePolicy;
 use crate::limit::{Limit, ProxyHeader, Rate};
 use crate::pages::{Brand, Clock, Language};
 
+/// The longest a temporary password may last, emailed or read out on the phone.
+pub(crate) const MAX_TEMPORARY_VALIDITY: Duration = Duration::from_secs(24 * 3600);
+
 /// Everything guichet lets an application tune. `Config::default()` is the safe choice.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -591,7 +594,9 @@ impl Config {
             ));
         }
         let validity = self.credential_requests.validity;
-        if validity < Duration::from_secs(60) || validity > Duration::from_secs(24 * 3600) {
+        if validity < Duration::from_secs(60)
+            || validity > crate::customer_service::MAX_ISSUED_VALIDITY
+        {
             return Err(ConfigError::invalid(
                 "credential_requests.validity",
                 "between 1 minute and 24 hours",

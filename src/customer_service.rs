@@ -27,17 +27,17 @@ use crate::context::Context;
 use crate::error::StoreError;
 use crate::identity::{Account, AccountStatus, Email, ServiceName, UserCode};
 use crate::inbox::{self, SharedInboxRule};
-use crate::letters;
+use crate::letters::{self, Recipient};
 use crate::limit::Limit;
 use crate::mail::{Letter, LetterKind};
 use crate::password::temporary;
 use crate::session::{lifecycle, unix_now};
-use crate::store::memory::AccountsFile;
+use crate::store::memory::AccountsImport;
 use crate::store::{self, AccountStore, Change, CodeRequest, RequestStatus};
 
-/// The longest a temporary password read out on the phone may last: as long as an emailed one
-/// may (24 hours).
-pub const MAX_ISSUED_VALIDITY: Duration = Duration::from_secs(24 * 3600);
+/// The longest a temporary password may last, read out on the phone or emailed (its
+/// `credential_requests.validity`): 24 hours.
+pub const MAX_ISSUED_VALIDITY: Duration = crate::config::MAX_TEMPORARY_VALIDITY;
 
 /// What an operator's action could not do.
 #[derive(Debug, thiserror::Error)]
@@ -319,7 +319,7 @@ impl CustomerService {
             )));
         }
         let account = |code: UserCode| {
-            Account::new(code, new.name.clone(), client.id.clone())
+            Account::new(code, new.name.trim().to_owned(), client.id.clone())
                 .with_email(new.email.clone())
                 .with_services(services.iter().map(|s| s.as_str()))
         };
@@ -405,10 +405,11 @@ impl CustomerService {
     /// Imports an accounts file (`guichet accounts import`, and `GUICHET_USERS` at every
     /// start): each client and account in it is created or updated by its identifier; those
     /// not in it are kept. The file may name clients and contact persons the store already
-    /// holds ([`AccountsFile::load_for_import`]); nothing is written unless every name is found
-    /// in the file or the store. An account whose `password_hash` the file changed is signed out
+    /// holds; every name must be found in the file or the store, and the store's accounts must
+    /// stay consistent with the clients the file changes, or nothing is written. An account whose `password_hash` the file changed is signed out
     /// everywhere (its old password stops working, and so do sessions opened with it).
-    pub async fn import(&self, file: &AccountsFile) -> Result<ImportReport, ServiceError> {
+    pub async fn import(&self, file: &AccountsImport) -> Result<ImportReport, ServiceError> {
+        let file = file.file();
         let accounts = self.writable()?;
         let mut report = ImportReport::default();
         let clients = accounts.clients().await?;
@@ -430,6 +431,7 @@ impl CustomerService {
             |id| clients.iter().find(|c| c.id == id).cloned(),
             |code| stored.get(code).cloned(),
         )
+        .and_then(|()| file.check_kept(clients.iter().map(|c| &**c), stored.values().map(|a| &**a)))
         .map_err(|reason| ServiceError::Refused(format!("accounts file: {reason}")))?;
         for client in file.clients() {
             if !clients.iter().any(|c| **c == *client) {
@@ -518,7 +520,7 @@ impl CustomerService {
         code_or_email: &str,
         force: bool,
     ) -> Result<Vec<UserCode>, ServiceError> {
-        let (first, kind, codes) = match Email::parse(code_or_email) {
+        let (to, kind, codes) = match Email::parse(code_or_email) {
             Ok(email) if code_or_email.contains('@') => {
                 let mut all = self.ctx.directory.accounts_with_email(&email).await?;
                 if all.is_empty() {
@@ -533,31 +535,40 @@ impl CustomerService {
                     ServiceError::Refused(format!("every account at {address} is disabled"))
                 })?;
                 let codes = reachable.iter().map(|a| a.code.clone()).collect();
-                (first, LetterKind::UserCodes, codes)
+                (
+                    Recipient {
+                        account: first,
+                        email,
+                    },
+                    LetterKind::UserCodes,
+                    codes,
+                )
             }
             _ => {
                 let code = UserCode::parse(code_or_email, self.ctx.config.user_codes.case)
                     .map_err(|e| {
                         ServiceError::NotFound(format!("account {code_or_email:?}: {e}"))
                     })?;
-                let account = self.account_or_not_found(&code).await?;
-                match letters::recipient(&self.ctx, &code).await? {
-                    Ok(_) => {}
-                    Err(WithheldReason::NoEmail) => {
-                        return Err(ServiceError::Refused(format!(
-                            "account {code} has no address on file"
-                        )))
-                    }
-                    Err(_) => {
-                        return Err(ServiceError::Refused(format!("account {code} is disabled")))
-                    }
-                }
-                (account, LetterKind::UserCode, vec![code])
+                // Checked as delivery will check it, so a letter said to be sent is sent.
+                let recipient =
+                    letters::recipient(&self.ctx, &code)
+                        .await?
+                        .map_err(|why| match why {
+                            WithheldReason::UnknownCode => {
+                                ServiceError::NotFound(format!("account {code}"))
+                            }
+                            WithheldReason::NoEmail => ServiceError::Refused(format!(
+                                "account {code} has no address on file"
+                            )),
+                            _ => ServiceError::Refused(format!("account {code} is disabled")),
+                        })?;
+                (recipient, LetterKind::UserCode, vec![code])
             }
         };
-        let email = first.email.clone().ok_or_else(|| {
-            ServiceError::Refused(format!("account {} has no address on file", first.code))
-        })?;
+        let Recipient {
+            account: first,
+            email,
+        } = to;
         let report = self.inbox_report(&email).await?;
         if report.shared && !force {
             return Err(ServiceError::Refused(format!(

@@ -130,24 +130,31 @@ impl fmt::Debug for UserCode {
     }
 }
 
-/// Control characters (Cc), and the format characters (Cf) that are invisible or reorder text:
-/// zero-width spaces and joiners, soft hyphen, word joiner, BOM, and every bidi control.
 /// The longest name an account may have, in characters.
 pub(crate) const MAX_ACCOUNT_NAME: usize = 200;
 
-/// Whether `name` (trimmed) can be shown as a name: something on one line, with no invisible
-/// or control character, at most `max` characters.
+/// Whether `name` (trimmed) can be shown as a name: something on one line, with no control or
+/// invisible character, at most `max` characters. The zero-width joiner and non-joiner are
+/// allowed in names (some Persian and Indic names need them), not in codes or addresses.
 pub(crate) fn is_plain_name(name: &str, max: usize) -> bool {
     let name = name.trim();
-    !name.is_empty() && name.chars().count() <= max && !name.chars().any(is_forbidden)
+    !name.is_empty()
+        && name.chars().count() <= max
+        && !name
+            .chars()
+            .any(|c| is_forbidden(c) && !matches!(c, '\u{200C}' | '\u{200D}'))
 }
 
+/// Control characters (Cc), line and paragraph separators, and the format characters (Cf)
+/// that are invisible or reorder text: zero-width spaces and joiners, soft hyphen, word joiner,
+/// BOM, and every bidi control.
 pub(crate) fn is_forbidden(c: char) -> bool {
     c.is_control()
         || matches!(c,
             '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
             | '\u{180B}'..='\u{180F}'
             | '\u{200B}'..='\u{200F}'
+            | '\u{2028}' | '\u{2029}'
             | '\u{202A}'..='\u{202E}'
             | '\u{2060}'..='\u{206F}'
             | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'

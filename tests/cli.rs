@@ -704,6 +704,21 @@ async fn a_hashed_password_imported_signs_in_and_ends_the_old_sessions() {
             "[[client]]\nid = \"acme\"\nname = \"Acme Inc.\"\ncontact = \"NOPE-1\"\n",
             "contact",
         ),
+        // Acme's contact person cannot leave Acme while the store keeps Acme as it is.
+        (
+            "[[client]]\nid = \"beta\"\nname = \"Beta\"\ncontact = \"BETA-001\"\n\
+             services = [\"collection\"]\n\
+             [[account]]\ncode = \"ACME-001\"\nname = \"Marie Tremblay\"\n\
+             client = \"beta\"\nservices = [\"collection\"]\n\
+             [[account]]\ncode = \"BETA-001\"\nname = \"B\"\nclient = \"beta\"\n",
+            "contact person of client acme",
+        ),
+        // Acme cannot drop a service that accounts the file leaves alone still use.
+        (
+            "[[client]]\nid = \"acme\"\nname = \"Acme Inc.\"\ncontact = \"ACME-001\"\n\
+             services = [\"collection\"]\n",
+            "orders",
+        ),
     ] {
         std::fs::write(&hires, entry).unwrap();
         let refused = env.run(&["accounts", "import", hires.to_str().unwrap()]);

@@ -385,6 +385,22 @@ async fn a_service_added_while_the_portal_runs_is_guarded_then_served() {
         let reply = remote.get(path).accept_json().session(&luc).send().await;
         assert_eq!(reply.status, StatusCode::FORBIDDEN, "{path}");
     }
+    // The service is the path's segment as sent: any bytes after it are the service's own, and
+    // an encoded name is not the service's name.
+    let odd = remote
+        .get("/services/collection/%FF")
+        .accept_json()
+        .session(&luc)
+        .send()
+        .await;
+    assert_eq!(odd.status, StatusCode::OK);
+    let encoded = remote
+        .get("/services/coll%65ction")
+        .accept_json()
+        .session(&luc)
+        .send()
+        .await;
+    assert_eq!(encoded.status, StatusCode::FORBIDDEN);
 
     // Customer service adds billing to the client and to Luc, on the portal's database.
     let file = std::fs::read_to_string(&users).expect("the accounts file");

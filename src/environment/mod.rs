@@ -31,7 +31,7 @@ use std::sync::Arc;
 use crate::customer_service::{CustomerService, ImportReport, ServiceError};
 use crate::error::{ConfigError, StoreError};
 use crate::mail::{Mailer, Outbox};
-use crate::store::memory::AccountsFile;
+use crate::store::memory::{AccountsFile, AccountsImport};
 use crate::store::AccountStore;
 use crate::{Config, Guichet, GuichetBuilder};
 
@@ -255,12 +255,12 @@ impl Environment {
         case: crate::CasePolicy,
     ) -> Result<ImportReport, SetupError> {
         let file = match self.get("GUICHET_USERS") {
-            Some(path) => AccountsFile::load_for_import(path, case)?,
+            Some(path) => AccountsImport::load(path, case)?,
             None => {
                 if service.any_account().await.map_err(SetupError::Import)? {
                     return Ok(ImportReport::default());
                 }
-                AccountsFile::demo()
+                AccountsFile::demo().into()
             }
         };
         service.import(&file).await.map_err(SetupError::Import)

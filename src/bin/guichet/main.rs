@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::Parser;
 use guichet::customer_service::{NewAccount, ServiceError};
 use guichet::environment::{Environment, Import, SetupError};
-use guichet::store::memory::AccountsFile;
+use guichet::store::memory::AccountsImport;
 use guichet::{Email, ServiceName};
 use serde_json::json;
 
@@ -156,8 +156,7 @@ async fn run(cli: Cli, environment: Environment) -> Result<(), Failure> {
         }
         Command::Accounts(AccountsCommand::Import { file }) => {
             let case = guichet.config().user_codes.case;
-            let accounts =
-                AccountsFile::load_for_import(&file, case).map_err(|e| Failure(e.to_string()))?;
+            let accounts = AccountsImport::load(&file, case).map_err(|e| Failure(e.to_string()))?;
             let report = service.import(&accounts).await?;
             if json {
                 Output::Json(json!(report))

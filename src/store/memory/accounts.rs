@@ -14,11 +14,41 @@ use crate::store::Directory;
 /// `client`, `services`, optional `password_hash` and `shared_inbox`: the README shows one),
 /// checked as a whole when loaded: unknown clients, services the
 /// client does not subscribe to, duplicate codes, a contact person from another client, and
-/// unreadable password hashes are all refused with the offending entry named.
+/// unreadable password hashes are all refused with the offending entry named. A file to import
+/// into a store that holds the rest is an [`AccountsImport`].
 #[derive(Debug, Clone)]
 pub struct AccountsFile {
     accounts: HashMap<UserCode, Arc<Account>>,
     clients: HashMap<String, Arc<Client>>,
+}
+
+/// An accounts file to import into a store that may already hold some of the clients and
+/// contact persons it names (`guichet accounts import`, `GUICHET_USERS`): each entry is checked
+/// as [`AccountsFile::load`] checks it, and the names that are not in the file are checked
+/// against the store by
+/// [`CustomerService::import`](crate::customer_service::CustomerService::import) before it
+/// writes anything. Unlike an [`AccountsFile`], it is no [`Directory`]: on its own, its names
+/// may lead nowhere.
+#[derive(Debug, Clone)]
+pub struct AccountsImport(AccountsFile);
+
+impl AccountsImport {
+    /// Reads the file at `path` and checks each entry.
+    pub fn load(path: impl AsRef<Path>, case: CasePolicy) -> Result<Self, ConfigError> {
+        AccountsFile::read(path.as_ref(), case, AccountsFile::entries).map(Self)
+    }
+
+    /// The file's entries.
+    pub(crate) fn file(&self) -> &AccountsFile {
+        &self.0
+    }
+}
+
+impl From<AccountsFile> for AccountsImport {
+    /// A whole directory, to import as it is.
+    fn from(file: AccountsFile) -> Self {
+        Self(file)
+    }
 }
 
 #[derive(Deserialize)]
@@ -60,16 +90,6 @@ impl AccountsFile {
     /// Reads and checks the accounts file at `path`.
     pub fn load(path: impl AsRef<Path>, case: CasePolicy) -> Result<Self, ConfigError> {
         Self::read(path.as_ref(), case, Self::parse)
-    }
-
-    /// Reads an accounts file to import into a store that may already hold some of the clients
-    /// and contact persons it names (`guichet accounts import`, `GUICHET_USERS`): each entry is
-    /// checked as [`load`](Self::load) checks it, and the names that are not in the file are
-    /// checked against the store by
-    /// [`CustomerService::import`](crate::customer_service::CustomerService::import). Use
-    /// [`load`](Self::load) for a file that is the whole directory.
-    pub fn load_for_import(path: impl AsRef<Path>, case: CasePolicy) -> Result<Self, ConfigError> {
-        Self::read(path.as_ref(), case, Self::entries)
     }
 
     fn read(
@@ -127,11 +147,19 @@ impl AccountsFile {
             UserCode::parse(typed, case).map_err(|e| format!("{what} {typed:?}: {e}"))
         };
         let mut clients = HashMap::new();
+        let name = |typed: &str, what: &str| {
+            let max = crate::identity::MAX_ACCOUNT_NAME;
+            if crate::identity::is_plain_name(typed, max) {
+                Ok(typed.trim().to_owned())
+            } else {
+                Err(format!("{what}: name: one line of 1 to {max} characters"))
+            }
+        };
         for c in file.client {
             let client = Client {
+                name: name(&c.name, &format!("client {}", c.id))?,
                 contact: code(&c.contact, &format!("client {:?} contact", c.id))?,
                 id: c.id,
-                name: c.name,
                 services: c.services,
             };
             if clients
@@ -144,12 +172,6 @@ impl AccountsFile {
         let mut accounts = HashMap::new();
         for a in file.account {
             let account_code = code(&a.code, "account")?;
-            if !crate::identity::is_plain_name(&a.name, crate::identity::MAX_ACCOUNT_NAME) {
-                return Err(format!(
-                    "account {account_code}: name: one line of 1 to {} characters",
-                    crate::identity::MAX_ACCOUNT_NAME
-                ));
-            }
             let email = a
                 .email
                 .as_deref()
@@ -162,7 +184,7 @@ impl AccountsFile {
             }
             let account = Account {
                 code: account_code.clone(),
-                name: a.name,
+                name: name(&a.name, &format!("account {account_code}"))?,
                 email,
                 client: a.client,
                 services: a.services,
@@ -178,6 +200,50 @@ impl AccountsFile {
             }
         }
         Ok(Self { accounts, clients })
+    }
+
+    /// Checks that what a store keeps beside this file stays consistent once the file is
+    /// imported: a client the file leaves alone keeps its contact person within it, and an
+    /// account the file leaves alone keeps only services its client (as the file changes it)
+    /// subscribes to.
+    pub(crate) fn check_kept<'a>(
+        &self,
+        clients: impl IntoIterator<Item = &'a Client>,
+        accounts: impl IntoIterator<Item = &'a Account>,
+    ) -> Result<(), String> {
+        for client in clients {
+            let moved = !self.clients.contains_key(&client.id)
+                && self
+                    .accounts
+                    .get(&client.contact)
+                    .is_some_and(|contact| contact.client != client.id);
+            if moved {
+                return Err(format!(
+                    "account {}: the contact person of client {} cannot move to another client",
+                    client.contact, client.id
+                ));
+            }
+        }
+        for account in accounts {
+            if self.accounts.contains_key(&account.code) {
+                continue;
+            }
+            let Some(client) = self.clients.get(&account.client) else {
+                continue;
+            };
+            if let Some(s) = account
+                .services
+                .iter()
+                .find(|s| !client.services.contains(s))
+            {
+                return Err(format!(
+                    "client {}: account {} (kept) uses service {s}, which the client would no \
+                     longer subscribe to",
+                    client.id, account.code
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Checks that every client an account names exists and subscribes to the account's

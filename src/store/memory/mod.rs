@@ -13,7 +13,7 @@ mod requests;
 mod sessions;
 mod throttle;
 
-pub use accounts::AccountsFile;
+pub use accounts::{AccountsFile, AccountsImport};
 
 use crate::store::Store;
 
