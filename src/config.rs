@@ -594,9 +594,7 @@ impl Config {
             ));
         }
         let validity = self.credential_requests.validity;
-        if validity < Duration::from_secs(60)
-            || validity > crate::customer_service::MAX_ISSUED_VALIDITY
-        {
+        if validity < Duration::from_secs(60) || validity > MAX_TEMPORARY_VALIDITY {
             return Err(ConfigError::invalid(
                 "credential_requests.validity",
                 "between 1 minute and 24 hours",

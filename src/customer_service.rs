@@ -406,8 +406,9 @@ impl CustomerService {
     /// start): each client and account in it is created or updated by its identifier; those
     /// not in it are kept. The file may name clients and contact persons the store already
     /// holds; every name must be found in the file or the store, and the store's accounts must
-    /// stay consistent with the clients the file changes, or nothing is written. An account whose `password_hash` the file changed is signed out
-    /// everywhere (its old password stops working, and so do sessions opened with it).
+    /// stay consistent with the clients the file changes, or nothing is written. An account
+    /// whose `password_hash` the file changed is signed out everywhere (its old password stops
+    /// working, and so do sessions opened with it).
     pub async fn import(&self, file: &AccountsImport) -> Result<ImportReport, ServiceError> {
         let file = file.file();
         let accounts = self.writable()?;
