@@ -36,10 +36,18 @@ pub(crate) async fn recipient(
     ctx: &Context,
     code: &UserCode,
 ) -> Result<Result<Recipient, WithheldReason>, StoreError> {
-    let Some(account) = ctx.directory.account(code).await? else {
-        return Ok(Err(WithheldReason::UnknownCode));
-    };
-    let credentials = ctx.store.credentials(code).await?.value;
+    match ctx.directory.account(code).await? {
+        Some(account) => reach(ctx, account).await,
+        None => Ok(Err(WithheldReason::UnknownCode)),
+    }
+}
+
+/// Whether `account`, as just read, can receive mail: active, with an address.
+async fn reach(
+    ctx: &Context,
+    account: Arc<Account>,
+) -> Result<Result<Recipient, WithheldReason>, StoreError> {
+    let credentials = ctx.store.credentials(&account.code).await?.value;
     if account.status == AccountStatus::Disabled || credentials.is_disabled() {
         return Ok(Err(WithheldReason::Disabled));
     }
@@ -49,15 +57,15 @@ pub(crate) async fn recipient(
     Ok(Ok(Recipient { account, email }))
 }
 
-/// The accounts among `accounts` that may receive mail now (see [`recipient`]), in their order.
+/// The accounts among `accounts` (just read) that may receive mail now, in their order.
 pub(crate) async fn reachable(
     ctx: &Context,
     accounts: Vec<Arc<Account>>,
 ) -> Result<Vec<Arc<Account>>, StoreError> {
     let mut kept = Vec::with_capacity(accounts.len());
     for account in accounts {
-        if recipient(ctx, &account.code).await?.is_ok() {
-            kept.push(account);
+        if let Ok(recipient) = reach(ctx, account).await? {
+            kept.push(recipient.account);
         }
     }
     Ok(kept)

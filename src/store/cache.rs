@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use crate::identity::{Account, UserCode};
 use crate::session::{SessionKey, SessionRecord};
-use crate::store::{Credentials, Versioned};
+use crate::store::{Credentials, QuickHasher, Versioned};
 
 /// Entries per kind (sessions, credential states, accounts), at most.
 pub(super) const ENTRIES: usize = 4096;
@@ -39,12 +39,12 @@ pub(super) struct Caches {
     ttl_micros: AtomicU64,
     /// Keys are SHA-256 outputs, which nobody can aim: hashed with foldhash, faster than
     /// SipHash on the signed-in path.
-    pub(super) sessions: Cache<SessionKey, SessionRecord, Quick>,
+    pub(super) sessions: Cache<SessionKey, SessionRecord, QuickHasher>,
     /// Keys may be any code someone typed (a sign-in reads the credential state of unknown
     /// codes too, so that they cost what known ones cost): SipHash, which a flood cannot aim.
     pub(super) credentials: Cache<UserCode, Versioned<Credentials>>,
     /// Filled only with accounts that exist: foldhash.
-    pub(super) accounts: Cache<UserCode, Arc<Account>, Quick>,
+    pub(super) accounts: Cache<UserCode, Arc<Account>, QuickHasher>,
 }
 
 impl Caches {
@@ -83,9 +83,6 @@ impl Caches {
         read_at.checked_add(ttl)
     }
 }
-
-/// The hasher of caches whose keys no client chooses.
-type Quick = foldhash::fast::RandomState;
 
 /// One kind of answer, by key, hashed by `S`.
 pub(super) struct Cache<K, V, S = RandomState> {

@@ -19,8 +19,8 @@ pub(super) struct Sessions {
     last_sweep: AtomicU64,
 }
 
-/// Hashed with foldhash rather than SipHash: keys are SHA-256 outputs, which nobody can aim.
-type Map = HashMap<SessionKey, Entry, foldhash::fast::RandomState>;
+/// Keys are SHA-256 outputs, which nobody can aim.
+type Map = HashMap<SessionKey, Entry, crate::store::QuickHasher>;
 
 #[derive(Debug)]
 struct Entry {
