@@ -63,7 +63,9 @@ pub enum AuditEvent {
         /// Which limit.
         limit: ThrottleLimit,
     },
-    /// A temporary password was issued and queued for the account's stored address.
+    /// A temporary password was sent to the account's stored address: a mail server took the
+    /// letter. Once per letter, however many attempts its delivery took (each attempt makes
+    /// a new password; the one in the letter that was taken is the one that works).
     TemporaryPasswordSent {
         /// Whose.
         user_code: UserCode,

@@ -12,7 +12,7 @@ use crate::error::{ConfigError, StoreError};
 use crate::flows::Flows;
 use crate::identity::{UserCode, UserCodeError};
 use crate::letters;
-use crate::mail::postman::{Postman, Round, Writer};
+use crate::mail::postman::{Outgoing, Postman, Round, Writer};
 use crate::mail::Mailer;
 use crate::origin::Origin;
 use crate::pages::{BuiltinPages, Pages};
@@ -289,9 +289,15 @@ impl GuichetBuilder {
             Arc::new(move |letter| {
                 let ctx = home.get()?.upgrade()?;
                 Some(Box::pin(async move {
-                    letters::write(&ctx, &letter)
+                    let written = letters::write(&ctx, &letter)
                         .await
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| e.to_string())?;
+                    Ok(written.map(|written| Outgoing {
+                        message: written.message,
+                        once_sent: written.once_sent.map(|event| {
+                            Box::new(move || ctx.audit.emit(&event)) as Box<dyn FnOnce() + Send>
+                        }),
+                    }))
                 }))
             })
         };

@@ -87,11 +87,26 @@ pub(crate) async fn post(ctx: &Context, letter: &Letter) -> Result<bool, StoreEr
     Ok(accepted)
 }
 
+/// A letter's message, and the audit event that holds once the mail server has taken it.
+pub(crate) struct Written {
+    pub(crate) message: Message,
+    pub(crate) once_sent: Option<AuditEvent>,
+}
+
+impl From<Message> for Written {
+    fn from(message: Message) -> Self {
+        Self {
+            message,
+            once_sent: None,
+        }
+    }
+}
+
 /// Writes the message of a letter, at delivery time. `None` when there is nothing to send any
 /// more (the account is gone, disabled, or has no address; the request is gone).
-pub(crate) async fn write(ctx: &Context, letter: &Letter) -> Result<Option<Message>, LetterError> {
+pub(crate) async fn write(ctx: &Context, letter: &Letter) -> Result<Option<Written>, LetterError> {
     if letter.kind == LetterKind::CodeRequest {
-        return to_customer_service(ctx, letter).await;
+        return Ok(to_customer_service(ctx, letter).await?.map(Written::from));
     }
     let Ok(Recipient { account, email }) = recipient(ctx, &letter.user_code).await? else {
         return Ok(None);
@@ -102,11 +117,16 @@ pub(crate) async fn write(ctx: &Context, letter: &Letter) -> Result<Option<Messa
         .respond
         .links
         .absolute(ctx.respond.links.password_request());
-    Ok(Some(match letter.kind {
+    let message = match letter.kind {
         LetterKind::TemporaryPassword => {
-            return temporary_password(ctx, &account, &email, language)
-                .await
-                .map(Some)
+            // Each attempt makes a new password (none is kept in clear to send again), so
+            // the letter is audited as sent only once a server has taken it.
+            return Ok(Some(Written {
+                message: temporary_password(ctx, &account, &email, language).await?,
+                once_sent: Some(AuditEvent::TemporaryPasswordSent {
+                    user_code: account.code.clone(),
+                }),
+            }));
         }
         LetterKind::SharedInboxNotice => {
             templates::shared_inbox_notice(mail, &account, &email, language)?
@@ -152,7 +172,8 @@ pub(crate) async fn write(ctx: &Context, letter: &Letter) -> Result<Option<Messa
             }
         }
         LetterKind::CodeRequest => return Ok(None),
-    }))
+    };
+    Ok(Some(message.into()))
 }
 
 /// A temporary password: made now, its digest stored (replacing any earlier one).
@@ -189,9 +210,6 @@ async fn temporary_password(
             language,
         },
     )?;
-    ctx.audit.emit(&AuditEvent::TemporaryPasswordSent {
-        user_code: code.clone(),
-    });
     Ok(message)
 }
 

@@ -413,6 +413,48 @@ async fn an_smtp_outage_during_a_request_loses_nothing() {
 }
 
 #[tokio::test]
+async fn a_temporary_password_is_audited_as_sent_once_and_only_when_a_server_took_it() {
+    let smtp = SmtpServer::start().await;
+    let events: std::sync::Arc<std::sync::Mutex<Vec<AuditEvent>>> = std::sync::Arc::default();
+    let url = smtp.url();
+    let seen = std::sync::Arc::clone(&events);
+    let portal = Portal::with(
+        |_| {},
+        move |builder| {
+            builder
+                .mailer(SmtpMailer::from_url(&url).unwrap())
+                .on_audit(move |event| seen.lock().unwrap().push(event.clone()))
+        },
+    )
+    .await;
+    let sent = || {
+        events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(e, AuditEvent::TemporaryPasswordSent { .. }))
+            .count()
+    };
+    smtp.stop();
+    assert_eq!(request(&portal, MARIE).await.status, StatusCode::OK);
+    // Attempts fail at once, after 1 s and after 3 s.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(
+        sent(),
+        0,
+        "no letter was sent while the mail server was down"
+    );
+    smtp.restart().await;
+    let mail = smtp.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(mail.len(), 1);
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while sent() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(sent(), 1, "one letter taken, one audited as sent");
+}
+
+#[tokio::test]
 async fn shutdown_drains_the_queue() {
     let smtp = SmtpServer::start().await;
     let portal = portal(&smtp, |_| {}).await;

@@ -32,10 +32,17 @@ const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// (the account changed meanwhile), `Err` for a failure worth retrying. `None` from the outer
 /// call means the guichet the postman works for is gone.
 pub(crate) type Writer = Arc<
-    dyn Fn(Letter) -> Option<Pin<Box<dyn Future<Output = Result<Option<Message>, String>> + Send>>>
+    dyn Fn(Letter) -> Option<Pin<Box<dyn Future<Output = Result<Option<Outgoing>, String>> + Send>>>
         + Send
         + Sync,
 >;
+
+/// A written letter: its message, and what to do once the mail server has taken it (and only
+/// then: an attempt that fails is not a letter sent).
+pub(crate) struct Outgoing {
+    pub(crate) message: Message,
+    pub(crate) once_sent: Option<Box<dyn FnOnce() + Send>>,
+}
 
 /// What the postman needs.
 pub(crate) struct Round {
@@ -145,7 +152,13 @@ async fn deliver(round: &Round, claimed: Claimed, stopping: &AtomicBool) {
         return;
     };
     let outcome = match written.await {
-        Ok(Some(message)) => round.mailer.send(&message).await,
+        Ok(Some(outgoing)) => {
+            let sent = round.mailer.send(&outgoing.message).await;
+            if let (Ok(()), Some(once_sent)) = (&sent, outgoing.once_sent) {
+                once_sent();
+            }
+            sent
+        }
         Ok(None) => Ok(()),
         Err(error) => Err(MailError::Transient(error)),
     };
