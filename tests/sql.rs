@@ -115,6 +115,28 @@ async fn the_url_chooses_the_backend_and_what_cannot_be_served_is_refused() {
     }
 }
 
+/// The file holds password hashes and session digests: other users of the machine must not
+/// read it, whatever the umask.
+#[cfg(all(feature = "sqlite", unix))]
+#[tokio::test]
+async fn a_new_sqlite_file_and_its_journal_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let path = sqlite_file::path("private");
+    let store = connect(&format!("sqlite://{}", path.display())).await;
+    assert!(store
+        .create(&new_key(), &record("ACME-001"), TTL)
+        .await
+        .unwrap());
+    let wal = path.with_extension("db-wal");
+    for file in [&path, &wal] {
+        let mode = std::fs::metadata(file)
+            .expect("the file exists")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "{}: {mode:o}", file.display());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_starting_together_create_the_schema_once() {
     for (backend, url) in stores("together") {

@@ -23,7 +23,7 @@
 //!
 //! | URL | feature | |
 //! | --- | --- | --- |
-//! | `sqlite://guichet.db`, `sqlite:///var/lib/portal/guichet.db` | `sqlite` (default) | a file, relative to the working directory unless the path is absolute; created if missing (its folder is not). `sqlite::memory:` is refused: each pooled connection would see a database of its own. |
+//! | `sqlite://guichet.db`, `sqlite:///var/lib/portal/guichet.db` | `sqlite` (default) | a file, relative to the working directory unless the path is absolute; created if missing, readable by its owner only (its folder is not created). `sqlite::memory:` is refused: each pooled connection would see a database of its own. |
 //! | `postgres://user@host:port/db`, `postgresql://...` | `postgres` (default) | plain TCP or a Unix socket (`?host=/run/postgresql`); no TLS is built in, so `sslmode=require` is refused. |
 //!
 //! ## Schema

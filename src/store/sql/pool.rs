@@ -211,6 +211,21 @@ async fn postgres(_: &str) -> Result<Pools, StoreError> {
     ))
 }
 
+/// Creates a missing database file readable by its owner only: it holds password hashes and
+/// session digests. SQLite gives its `-wal` and `-shm` files the database file's permissions.
+#[cfg(feature = "sqlite")]
+fn create_private(file: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 /// `sqlite://path` (relative to the working directory), `sqlite:///absolute/path`; the file is
 /// created if missing, its folder is not.
 #[cfg(feature = "sqlite")]
@@ -235,6 +250,8 @@ async fn sqlite(url: &str) -> Result<Pools, StoreError> {
         .map_err(|e| StoreError::new(format!("{url}: {e}")))?
         .busy_timeout(SQLITE_WAIT)
         .synchronous(SqliteSynchronous::Normal);
+    create_private(base.get_filename())
+        .map_err(|e| StoreError::new(format!("{url}: cannot create the database file: {e}")))?;
     let writer = base
         .clone()
         .create_if_missing(true)
