@@ -30,7 +30,18 @@ use serde::Serialize;
 use tower::{Layer, ServiceExt};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    // A start that fails says why in words (not as a debug dump), and exits 1.
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("portal: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let environment = Environment::from_env();
     environment.init_logging();
     if let Some(metrics) = environment.start_metrics().await? {

@@ -53,8 +53,8 @@ pub enum SetupError {
     /// A store could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The accounts file could not be imported.
-    #[error("GUICHET_USERS: {0}")]
+    /// The accounts (of `GUICHET_USERS`, or the demo accounts) could not be imported.
+    #[error("importing the accounts: {0}")]
     Import(ServiceError),
 }
 
