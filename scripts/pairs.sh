@@ -16,6 +16,10 @@
 #                            # serve bare`, GET /protected: "ok"): the portal on SQLite and on
 #                            # Redis with and without client-side caching, the peer on its
 #                            # memory, SQLite and Redis stores
+#   scripts/pairs.sh minimal # guichet's own cost, like for like: the minimal example (the
+#                            # same "ok" and server loop as the peer's bare handler, with
+#                            # guichet's session layer, and its guard on /protected) ÷ the bare
+#                            # handler, on SQLite and Redis; and guarded ÷ unguarded there
 #
 # ROUNDS (default 6) rounds of SECONDS_PER_ROUND (default 5) seconds; which side starts first
 # alternates. Installs wrk, sqlite3, curl (and redis-server for `redis` and `bare`) with
@@ -25,9 +29,9 @@ cd "$(dirname "$0")/.."
 
 mode="${1:-}"
 case "$mode" in
-    guard | scale | redis | bare) ;;
+    guard | scale | redis | bare | minimal) ;;
     *)
-        echo "usage: scripts/pairs.sh guard|scale|redis|bare" >&2
+        echo "usage: scripts/pairs.sh guard|scale|redis|bare|minimal" >&2
         exit 2
         ;;
 esac
@@ -40,16 +44,17 @@ command -v wrk >/dev/null || install wrk
 command -v taskset >/dev/null || install util-linux
 command -v sqlite3 >/dev/null || install sqlite3
 command -v curl >/dev/null || install curl
-if [ "$mode" = redis ] || [ "$mode" = bare ]; then command -v redis-server >/dev/null || install redis-server; fi
+if [ "$mode" != guard ] && [ "$mode" != scale ]; then command -v redis-server >/dev/null || install redis-server; fi
 
-cargo build --release --quiet --bin guichet --example portal
-if [ "$mode" = bare ]; then
+cargo build --release --quiet --bin guichet --example portal --example minimal
+if [ "$mode" = bare ] || [ "$mode" = minimal ]; then
     # shellcheck source=scripts/peer.sh
     . scripts/peer.sh
     build_peer
 fi
 guichet="$PWD/target/release/guichet"
 portal="$PWD/target/release/examples/portal"
+minimal="$PWD/target/release/examples/minimal"
 scratch="$(mktemp -d)"
 pids=()
 cleanup() {
@@ -277,5 +282,40 @@ SQL
             "$bare" "$ps" /protected "$peer_sqlite" "$ps" /protected
         pair "peer, Redis store, signed-in \`GET /protected\` ÷ bare" \
             "$bare" "$pr" /protected "$peer_redis" "$pr" /protected
+        ;;
+    minimal)
+        start_redis
+        start_peer bare bare
+        bare="$port"
+        start_peer copy bare
+        copy="$port"
+        start sqlite "$scratch/a.db" "$minimal"
+        sqlite="$port"
+        start twin "$scratch/b.db" "$minimal"
+        twin="$port"
+        start redis "$scratch/unused.db" env GUICHET_REDIS_URL="redis://127.0.0.1:$redis_port" \
+            "$minimal"
+        redis="$port"
+        start cached "$scratch/unused-too.db" env \
+            GUICHET_REDIS_URL="redis://127.0.0.1:$redis_port" GUICHET_REDIS_CACHE=1 "$minimal"
+        cached="$port"
+        cs="$(cookie "$sqlite")"
+        ct="$(cookie "$twin")"
+        cr="$(cookie "$redis")"
+        cc="$(cookie "$cached")"
+        pair "A/A: bare ÷ bare (two peers), \`GET /protected\`" \
+            "$bare" "$cs" /protected "$copy" "$cs" /protected
+        pair "minimal, SQLite, public \`GET /health\` with the cookie (session layer, no guard) ÷ bare" \
+            "$bare" "$cs" /protected "$sqlite" "$cs" /health
+        pair "minimal, SQLite, signed-in \`GET /protected\` (\`RequireAuth\`) ÷ bare" \
+            "$bare" "$cs" /protected "$sqlite" "$cs" /protected
+        pair "minimal, SQLite, signed-in \`GET /identity\` (the \`Identity\` extractor) ÷ bare" \
+            "$bare" "$cs" /protected "$sqlite" "$cs" /identity
+        pair "minimal, SQLite: guarded ÷ unguarded, \`GET /protected\` ÷ \`GET /health\` (two processes)" \
+            "$twin" "$ct" /health "$sqlite" "$cs" /protected
+        pair "minimal, Redis with client-side caching, signed-in \`GET /protected\` ÷ bare" \
+            "$bare" "$cc" /protected "$cached" "$cc" /protected
+        pair "minimal, Redis in one round trip, signed-in \`GET /protected\` ÷ bare" \
+            "$bare" "$cr" /protected "$redis" "$cr" /protected
         ;;
 esac
