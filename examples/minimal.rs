@@ -4,7 +4,7 @@
 //!
 //! ```sh
 //! GUICHET_INSECURE_COOKIES=1 GUICHET_ADDR=127.0.0.1:3002 cargo run --release --example minimal
-//! curl -i http://127.0.0.1:3002/protected      # 401 (JSON clients) or 303 to /auth/login
+//! curl -i http://127.0.0.1:3002/protected      # 401; a browser is sent to /auth/login (303)
 //! ```
 //!
 //! It opens its state from the same `GUICHET_*` variables as the portal example (see
