@@ -125,6 +125,27 @@ start_redis() {
     done
 }
 
+# beside_bare PROGRAM: Redis, two bare peers ($bare, $copy), and PROGRAM (the portal or the
+# minimal example) on SQLite ($sqlite), on Redis in one round trip ($redis) and on Redis with
+# client-side caching ($cached), with their cookies ($cs, $cr, $cc).
+beside_bare() {
+    start_redis
+    start_peer bare bare
+    bare="$port"
+    start_peer copy bare
+    copy="$port"
+    start sqlite "$scratch/a.db" "$1"
+    sqlite="$port"
+    start redis "$scratch/unused.db" env GUICHET_REDIS_URL="redis://127.0.0.1:$redis_port" "$1"
+    redis="$port"
+    start cached "$scratch/unused-too.db" env \
+        GUICHET_REDIS_URL="redis://127.0.0.1:$redis_port" GUICHET_REDIS_CACHE=1 "$1"
+    cached="$port"
+    cs="$(cookie "$sqlite")"
+    cr="$(cookie "$redis")"
+    cc="$(cookie "$cached")"
+}
+
 # cookie PORT: signs the demo account ACME-001 in; prints the Cookie header's value.
 cookie() {
     local jar="$scratch/jar-$1"
@@ -147,11 +168,28 @@ load() {
         "http://127.0.0.1:$1$3" | awk '/requests in/ {print $1}' >"$4"
 }
 
+# answers PORT COOKIE PATH: stops the run unless PATH answers 2xx with COOKIE (a cookie that
+# was refused would be measured as a fast 401).
+answers() {
+    local status
+    status="$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $2" -H 'Accept: application/json' \
+        "http://127.0.0.1:$1$3")"
+    case "$status" in
+        2??) ;;
+        *)
+            echo "pairs.sh: GET $3 on port $1 answered $status with cookie '$2'" >&2
+            exit 1
+            ;;
+    esac
+}
+
 # pair LABEL PORT_A COOKIE_A PATH_A PORT_B COOKIE_B PATH_B: ROUNDS rounds at once; prints a
 # table row: B ÷ A, the median and each round.
 pair() {
     local label="$1" ratios="" background
     shift
+    answers "$1" "$2" "$3"
+    answers "$4" "$5" "$6"
     for round in $(seq "$rounds"); do
         if [ $((round % 2)) = 1 ]; then
             load "$1" "$2" "$3" "$scratch/count-a" &
@@ -241,28 +279,13 @@ SQL
     bare)
         # The same Cookie header goes to the bare handler as to the portal, so both read
         # requests of one size.
-        start_redis
-        start_peer bare bare
-        bare="$port"
-        start_peer copy bare
-        copy="$port"
-        start sqlite "$scratch/a.db" "$portal"
-        sqlite="$port"
-        start redis "$scratch/unused.db" env GUICHET_REDIS_URL="redis://127.0.0.1:$redis_port" \
-            "$portal"
-        redis="$port"
-        start cached "$scratch/unused-too.db" env \
-            GUICHET_REDIS_URL="redis://127.0.0.1:$redis_port" GUICHET_REDIS_CACHE=1 "$portal"
-        cached="$port"
+        beside_bare "$portal"
         start_peer peer-mem session-mem
         peer_mem="$port"
         start_peer peer-sqlite session-sqlite
         peer_sqlite="$port"
         start_peer peer-redis session-redis --redis "redis://127.0.0.1:$redis_port"
         peer_redis="$port"
-        cs="$(cookie "$sqlite")"
-        cr="$(cookie "$redis")"
-        cc="$(cookie "$cached")"
         pm="$(peer_cookie "$peer_mem")"
         ps="$(peer_cookie "$peer_sqlite")"
         pr="$(peer_cookie "$peer_redis")"
@@ -284,25 +307,10 @@ SQL
             "$bare" "$pr" /protected "$peer_redis" "$pr" /protected
         ;;
     minimal)
-        start_redis
-        start_peer bare bare
-        bare="$port"
-        start_peer copy bare
-        copy="$port"
-        start sqlite "$scratch/a.db" "$minimal"
-        sqlite="$port"
+        beside_bare "$minimal"
         start twin "$scratch/b.db" "$minimal"
         twin="$port"
-        start redis "$scratch/unused.db" env GUICHET_REDIS_URL="redis://127.0.0.1:$redis_port" \
-            "$minimal"
-        redis="$port"
-        start cached "$scratch/unused-too.db" env \
-            GUICHET_REDIS_URL="redis://127.0.0.1:$redis_port" GUICHET_REDIS_CACHE=1 "$minimal"
-        cached="$port"
-        cs="$(cookie "$sqlite")"
         ct="$(cookie "$twin")"
-        cr="$(cookie "$redis")"
-        cc="$(cookie "$cached")"
         pair "A/A: bare ÷ bare (two peers), \`GET /protected\`" \
             "$bare" "$cs" /protected "$copy" "$cs" /protected
         pair "minimal, SQLite, public \`GET /health\` with the cookie (session layer, no guard) ÷ bare" \
