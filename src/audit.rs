@@ -63,9 +63,12 @@ pub enum AuditEvent {
         /// Which limit.
         limit: ThrottleLimit,
     },
-    /// A temporary password was sent to the account's stored address: a mail server took the
-    /// letter. Once per letter, however many attempts its delivery took (each attempt makes
-    /// a new password; the one in the letter that was taken is the one that works).
+    /// A temporary password was sent to the account's stored address: a mail server (or the
+    /// outbox folder) took the letter. Once per delivery, however many attempts failed before
+    /// it. Each attempt makes a new password, so the letter delivered last holds the one that
+    /// works; a letter delivered twice (its process died between sending it and marking it
+    /// done) is audited twice. A letter dropped after its last failed attempt is logged at
+    /// error level (target `guichet`), not audited.
     TemporaryPasswordSent {
         /// Whose.
         user_code: UserCode,

@@ -7,7 +7,7 @@
 //! | --- | --- | --- | --- |
 //! | `guichet_sign_ins_total` | counter | `outcome`: `signed_in`, `temporary` (a temporary password opened a restricted session), `failed`, `throttled` | sign-in attempts |
 //! | `guichet_limited_total` | counter | `limit`: `sign-in-ip`, `sign-in-code`, `temporary-code`, `request-ip`, `request-code`, `request-email`, `request-all`, `cancel-ip`, `team-contact` | requests refused by a limit or throttle (`429`) |
-//! | `guichet_credential_requests_total` | counter | `outcome`: `sent`, `withheld`, `limited`; `reason` (withheld only): `unknown_code`, `no_email`, `disabled`, `shared_inbox`, `email_limit`, `queue_full` | "email me my password" requests |
+//! | `guichet_credential_requests_total` | counter | `outcome`: `sent` (counted when a mail server took the letter), `withheld`, `limited`; `reason` (withheld only): `unknown_code`, `no_email`, `disabled`, `shared_inbox`, `email_limit`, `queue_full` | "email me my password" requests |
 //! | `guichet_letters_total` | counter | `event`: `queued`, `sent`, `failed` (an attempt failed; it is retried), `dropped` (refused for good or out of attempts) | letters |
 //! | `guichet_letter_queue_depth` | gauge | | letters waiting in the durable queue (read at each postman round) |
 //! | `guichet_hashing_queue_depth` | gauge | | argon2 jobs waiting for a hashing thread |

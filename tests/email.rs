@@ -11,7 +11,8 @@ use guichet::config::SharedInboxPolicy;
 use guichet::identity::CasePolicy;
 use guichet::limit::Rate;
 use guichet::mail::SmtpMailer;
-use guichet::store::memory::AccountsFile;
+use guichet::store::memory::{AccountsFile, MemoryStore};
+use guichet::store::MailQueue;
 use guichet::AuditEvent;
 use http::StatusCode;
 use smtp::SmtpServer;
@@ -452,6 +453,36 @@ async fn a_temporary_password_is_audited_as_sent_once_and_only_when_a_server_too
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(sent(), 1, "one letter taken, one audited as sent");
+}
+
+#[tokio::test]
+async fn an_audit_hook_that_panics_after_a_letter_went_out_does_not_leave_it_to_be_sent_again() {
+    let smtp = SmtpServer::start().await;
+    let store = std::sync::Arc::new(MemoryStore::new());
+    let url = smtp.url();
+    let kept = std::sync::Arc::clone(&store);
+    let portal = Portal::with(
+        |_| {},
+        move |builder| {
+            builder
+                .store(kept)
+                .mailer(SmtpMailer::from_url(&url).unwrap())
+                .on_audit(|event| {
+                    if matches!(event, AuditEvent::TemporaryPasswordSent { .. }) {
+                        panic!("an application's audit hook fails");
+                    }
+                })
+        },
+    )
+    .await;
+    assert_eq!(request(&portal, MARIE).await.status, StatusCode::OK);
+    assert_eq!(smtp.wait_for(1, WAIT).await.len(), 1);
+    // Marked done: nothing is left in the queue for the next lease to send again.
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while store.waiting().await.unwrap() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(store.waiting().await.unwrap(), 0);
 }
 
 #[tokio::test]

@@ -22,6 +22,9 @@ use super::{Letter, MailError, Mailer};
 const CONCURRENCY: usize = 4;
 /// How long a claimed letter stays reserved for this process.
 const LEASE: Duration = Duration::from_secs(120);
+/// How long writing a letter, and then sending it, may each take: together well within
+/// [`LEASE`]. Longer counts as a failed attempt.
+const ATTEMPT: Duration = Duration::from_secs(45);
 /// How often an idle postman looks for due letters (a push in this process wakes it at once).
 const POLL: Duration = Duration::from_millis(500);
 /// The first retry waits this long; each next one twice as long, up to [`MAX_BACKOFF`].
@@ -111,7 +114,11 @@ async fn run(round: Round, stopping: Arc<AtomicBool>, wake: Arc<Notify>) {
     let permits = Arc::new(Semaphore::new(CONCURRENCY));
     let mut in_flight = JoinSet::new();
     loop {
-        while in_flight.try_join_next().is_some() {}
+        while let Some(done) = in_flight.try_join_next() {
+            if let Err(error) = done {
+                tracing::error!(target: "guichet", %error, "a delivery stopped short; its lease hands the letter out again");
+            }
+        }
         let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
             break;
         };
@@ -151,11 +158,20 @@ async fn deliver(round: &Round, claimed: Claimed, stopping: &AtomicBool) {
         stopping.store(true, Ordering::Release);
         return;
     };
-    let outcome = match written.await {
+    // Bounded well within the lease: a delivery still running when the lease ends would be
+    // claimed again and sent twice.
+    let writing = tokio::time::timeout(ATTEMPT, written);
+    let outcome = match writing.await.unwrap_or_else(|_| Err(too_long())) {
         Ok(Some(outgoing)) => {
-            let sent = round.mailer.send(&outgoing.message).await;
+            let sent = tokio::time::timeout(ATTEMPT, round.mailer.send(&outgoing.message))
+                .await
+                .unwrap_or_else(|_| Err(MailError::Transient(too_long())));
             if let (Ok(()), Some(once_sent)) = (&sent, outgoing.once_sent) {
-                once_sent();
+                // The letter is out: a panic here (an application's audit hook) must not stop
+                // it being marked done, or it would be sent again at every lease.
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(once_sent)).is_err() {
+                    tracing::error!(target: "guichet", %label, "a hook panicked after the letter was sent");
+                }
             }
             sent
         }
@@ -190,6 +206,10 @@ async fn deliver(round: &Round, claimed: Claimed, stopping: &AtomicBool) {
         crate::metrics::store_error("mail_queue", &error);
         tracing::warn!(target: "guichet", %label, %error, "mail queue unavailable; the lease will hand the letter out again");
     }
+}
+
+fn too_long() -> String {
+    format!("took longer than {} s", ATTEMPT.as_secs())
 }
 
 /// 1 s, 2 s, 4 s, ... up to 5 minutes.
