@@ -137,6 +137,21 @@ async fn a_new_sqlite_file_and_its_journal_are_readable_by_their_owner_only() {
     }
 }
 
+/// SQLite would follow the link and create its target with the default mode.
+#[cfg(all(feature = "sqlite", unix))]
+#[tokio::test]
+async fn a_link_to_a_missing_database_file_is_refused() {
+    let target = sqlite_file::path("target");
+    let link = sqlite_file::path("link");
+    std::os::unix::fs::symlink(&target, &link).expect("a link");
+    let error = SqlStore::connect(&format!("sqlite://{}", link.display()))
+        .await
+        .expect_err("refused")
+        .to_string();
+    assert!(error.contains("link to a missing file"), "{error}");
+    assert!(!target.exists(), "nothing was created");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn processes_starting_together_create_the_schema_once() {
     for (backend, url) in stores("together") {

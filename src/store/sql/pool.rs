@@ -212,7 +212,9 @@ async fn postgres(_: &str) -> Result<Pools, StoreError> {
 }
 
 /// Creates a missing database file readable by its owner only: it holds password hashes and
-/// session digests. SQLite gives its `-wal` and `-shm` files the database file's permissions.
+/// session digests (SQLite gives its `-wal` and `-shm` files the database file's mode). A
+/// link to a missing file is refused (SQLite would create its target with the default mode);
+/// an existing file that others may read is used, with a warning.
 #[cfg(feature = "sqlite")]
 fn create_private(file: &std::path::Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
@@ -221,8 +223,38 @@ fn create_private(file: &std::path::Path) -> std::io::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     match options.open(file) {
         Ok(_) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            if std::fs::metadata(file).is_err() {
+                return Err(std::io::Error::other(
+                    "it is a link to a missing file: create the file itself, or name its target",
+                ));
+            }
+            #[cfg(unix)]
+            warn_if_shared(file);
+            Ok(())
+        }
         Err(error) => Err(error),
+    }
+}
+
+/// Warns about a database file, or its `-wal` or `-shm` file, that other users may read.
+#[cfg(all(feature = "sqlite", unix))]
+fn warn_if_shared(file: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let mut paths = vec![file.to_path_buf()];
+    for suffix in ["-wal", "-shm"] {
+        let mut path = file.as_os_str().to_owned();
+        path.push(suffix);
+        paths.push(path.into());
+    }
+    for path in paths {
+        if let Ok(metadata) = std::fs::metadata(&path) {
+            let mode = metadata.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(target: "guichet", path = %path.display(), mode = format!("{mode:o}"),
+                    "the database holds password hashes and session digests, and other users may read this file: chmod 600");
+            }
+        }
     }
 }
 
