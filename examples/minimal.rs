@@ -15,11 +15,13 @@
 //! `/identity` (the same `"ok"` from a handler that takes the [`Identity`] extractor instead
 //! of a guard layer), and the flows under `/auth`.
 //!
-//! This is also what the benchmarks (`scripts/pairs.sh bare`) set beside the peer's bare
+//! This is also what the benchmarks (`scripts/pairs.sh minimal`) set beside the peer's bare
 //! axum handler: the same `"ok"`, the same server loop, and guichet's session layer and guard
-//! added, so that the ratio is guichet's own cost per signed-in request. A service that faces
-//! the internet serves with [`guichet::server::serve`] instead (timeouts, a connection cap,
-//! graceful shutdown), as the portal example does.
+//! added, so that the ratio is guichet's own cost per signed-in request. It is not a template
+//! for production: a service that faces the internet serves with [`guichet::server::serve`]
+//! (header timeouts, a connection cap, graceful shutdown) and drains the mail queue with
+//! `Guichet::shutdown` before it exits, as the portal example does; and an empty store gets
+//! the demo accounts, whose passwords are public.
 
 use std::net::SocketAddr;
 

@@ -177,7 +177,7 @@ answers() {
     case "$status" in
         2??) ;;
         *)
-            echo "pairs.sh: GET $3 on port $1 answered $status with cookie '$2'" >&2
+            echo "pairs.sh: GET $3 on port $1 answered $status with its session cookie" >&2
             exit 1
             ;;
     esac
