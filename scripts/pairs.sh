@@ -20,18 +20,20 @@
 #                            # same "ok" and server loop as the peer's bare handler, with
 #                            # guichet's session layer, and its guard on /protected) ÷ the bare
 #                            # handler, on SQLite and Redis; and guarded ÷ unguarded there
+#   scripts/pairs.sh postgres # the same on PostgreSQL (started here, on core 1): the minimal
+#                            # example, the portal and the peer's PostgreSQL store ÷ bare
 #
 # ROUNDS (default 6) rounds of SECONDS_PER_ROUND (default 5) seconds; which side starts first
-# alternates. Installs wrk, sqlite3, curl (and redis-server for `redis` and `bare`) with
-# apt-get when missing. Loopback only, temporary folders only.
+# alternates. Installs wrk, sqlite3, curl (and redis-server for `redis`, `bare` and `minimal`,
+# postgresql for `postgres`) with apt-get when missing. Loopback only, temporary folders only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode="${1:-}"
 case "$mode" in
-    guard | scale | redis | bare | minimal) ;;
+    guard | scale | redis | bare | minimal | postgres) ;;
     *)
-        echo "usage: scripts/pairs.sh guard|scale|redis|bare|minimal" >&2
+        echo "usage: scripts/pairs.sh guard|scale|redis|bare|minimal|postgres" >&2
         exit 2
         ;;
 esac
@@ -44,10 +46,13 @@ command -v wrk >/dev/null || install wrk
 command -v taskset >/dev/null || install util-linux
 command -v sqlite3 >/dev/null || install sqlite3
 command -v curl >/dev/null || install curl
-if [ "$mode" != guard ] && [ "$mode" != scale ]; then command -v redis-server >/dev/null || install redis-server; fi
+case "$mode" in
+    redis | bare | minimal) command -v redis-server >/dev/null || install redis-server ;;
+    postgres) compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || install postgresql ;;
+esac
 
 cargo build --release --quiet --bin guichet --example portal --example minimal
-if [ "$mode" = bare ] || [ "$mode" = minimal ]; then
+if [ "$mode" = bare ] || [ "$mode" = minimal ] || [ "$mode" = postgres ]; then
     # shellcheck source=scripts/peer.sh
     . scripts/peer.sh
     build_peer
@@ -57,9 +62,14 @@ portal="$PWD/target/release/examples/portal"
 minimal="$PWD/target/release/examples/minimal"
 scratch="$(mktemp -d)"
 pids=()
+pg=""
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    if [ -n "$pg" ]; then
+        runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg/data" -m immediate -w stop >/dev/null 2>&1 || true
+        rm -rf "$pg"
+    fi
     rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -122,6 +132,23 @@ start_redis() {
     for _ in $(seq 50); do
         (echo >"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null && break
         sleep 0.1
+    done
+}
+
+# start_postgres DATABASE...: a throw-away PostgreSQL on core 1 (as the `postgres` user, in
+# its own temporary folder), with these databases; its port in $pg_port.
+start_postgres() {
+    pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+    pg="$(mktemp -d)"
+    mkdir "$pg/socket"
+    chown -R postgres:postgres "$pg"
+    runuser -u postgres -- "$pg_bin/initdb" -D "$pg/data" --auth=trust -U postgres -E UTF8 \
+        --no-sync >"$pg/initdb.log" 2>&1
+    pg_port="$(free_port)"
+    taskset -c 1 runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg/data" -l "$pg/server.log" \
+        -o "-p $pg_port -k $pg/socket -c listen_addresses=127.0.0.1" -w -t 30 start >/dev/null
+    for database in "$@"; do
+        runuser -u postgres -- "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres "$database"
     done
 }
 
@@ -325,5 +352,31 @@ SQL
             "$bare" "$cc" /protected "$cached" "$cc" /protected
         pair "minimal, Redis in one round trip, signed-in \`GET /protected\` ÷ bare" \
             "$bare" "$cr" /protected "$redis" "$cr" /protected
+        ;;
+    postgres)
+        start_postgres minimal portal peer
+        pg_url="postgres://postgres@127.0.0.1:$pg_port"
+        start_peer bare bare
+        bare="$port"
+        start_peer copy bare
+        copy="$port"
+        start minimal "$scratch/unused.db" env GUICHET_DATABASE_URL="$pg_url/minimal" "$minimal"
+        minimal_port="$port"
+        start portal "$scratch/unused-too.db" env GUICHET_DATABASE_URL="$pg_url/portal" "$portal"
+        portal_port="$port"
+        export PEER_DATABASE_URL="$pg_url/peer"
+        start_peer peer-postgres session-postgres
+        peer_pg="$port"
+        cm="$(cookie "$minimal_port")"
+        cp="$(cookie "$portal_port")"
+        pp="$(peer_cookie "$peer_pg")"
+        pair "A/A: bare ÷ bare (two peers), \`GET /protected\`" \
+            "$bare" "$cm" /protected "$copy" "$cm" /protected
+        pair "minimal, PostgreSQL, signed-in \`GET /protected\` (\`RequireAuth\`) ÷ bare" \
+            "$bare" "$cm" /protected "$minimal_port" "$cm" /protected
+        pair "portal, PostgreSQL, signed-in \`GET /account\` (JSON) ÷ bare" \
+            "$bare" "$cp" /protected "$portal_port" "$cp" /account
+        pair "peer, PostgreSQL store, signed-in \`GET /protected\` ÷ bare" \
+            "$bare" "$pp" /protected "$peer_pg" "$pp" /protected
         ;;
 esac
