@@ -152,15 +152,20 @@ start_postgres() {
     done
 }
 
+# start_bare: the peer's bare handler twice ($bare, and $copy for the A/A row).
+start_bare() {
+    start_peer bare bare
+    bare="$port"
+    start_peer copy bare
+    copy="$port"
+}
+
 # beside_bare PROGRAM: Redis, two bare peers ($bare, $copy), and PROGRAM (the portal or the
 # minimal example) on SQLite ($sqlite), on Redis in one round trip ($redis) and on Redis with
 # client-side caching ($cached), with their cookies ($cs, $cr, $cc).
 beside_bare() {
     start_redis
-    start_peer bare bare
-    bare="$port"
-    start_peer copy bare
-    copy="$port"
+    start_bare
     start sqlite "$scratch/a.db" "$1"
     sqlite="$port"
     start redis "$scratch/unused.db" env GUICHET_REDIS_URL="redis://127.0.0.1:$redis_port" "$1"
@@ -356,10 +361,7 @@ SQL
     postgres)
         start_postgres minimal portal peer
         pg_url="postgres://postgres@127.0.0.1:$pg_port"
-        start_peer bare bare
-        bare="$port"
-        start_peer copy bare
-        copy="$port"
+        start_bare
         start minimal "$scratch/unused.db" env GUICHET_DATABASE_URL="$pg_url/minimal" "$minimal"
         minimal_port="$port"
         start portal "$scratch/unused-too.db" env GUICHET_DATABASE_URL="$pg_url/portal" "$portal"
