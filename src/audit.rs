@@ -400,8 +400,14 @@ impl Audit {
                 tracing::info!(target: "guichet::audit", event = "session_expired", %user_code, ?reason);
             }
         }
+        // An application's hook that panics is its own failure: it must not break the
+        // sign-in, sign-out or delivery that emitted the event (a letter already sent would
+        // otherwise never be marked done, and be sent again at every lease).
         for hook in &self.hooks {
-            hook(event);
+            let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(event)));
+            if called.is_err() {
+                tracing::error!(target: "guichet", "an audit hook panicked; guichet carried on");
+            }
         }
     }
 }

@@ -249,6 +249,7 @@ impl GuichetBuilder {
     }
 
     /// Calls `hook` with every [`AuditEvent`] (in addition to the `guichet::audit` tracing events).
+    /// A hook that panics is logged and does not stop what emitted the event.
     pub fn on_audit(mut self, hook: impl Fn(&AuditEvent) + Send + Sync + 'static) -> Self {
         self.audit.add(Arc::new(hook));
         self

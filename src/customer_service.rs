@@ -312,7 +312,7 @@ impl CustomerService {
         } else {
             new.services
         };
-        if let Some(s) = services.iter().find(|s| !client.services.contains(s)) {
+        if let Some(s) = client.unsubscribed(&services) {
             return Err(ServiceError::Refused(format!(
                 "client {} does not subscribe to {s}",
                 client.id

@@ -410,6 +410,12 @@ impl Client {
         self.services = services.into_iter().map(ServiceName::new).collect();
         self
     }
+
+    /// The first of `services` the client does not subscribe to: an account of the client
+    /// may not have it.
+    pub(crate) fn unsubscribed<'a>(&self, services: &'a [ServiceName]) -> Option<&'a ServiceName> {
+        services.iter().find(|s| !self.services.contains(s))
+    }
 }
 
 /// The signed-in person, as handlers see it: put in the request extensions by the guards and

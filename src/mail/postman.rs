@@ -167,11 +167,7 @@ async fn deliver(round: &Round, claimed: Claimed, stopping: &AtomicBool) {
                 .await
                 .unwrap_or_else(|_| Err(MailError::Transient(too_long())));
             if let (Ok(()), Some(once_sent)) = (&sent, outgoing.once_sent) {
-                // The letter is out: a panic here (an application's audit hook) must not stop
-                // it being marked done, or it would be sent again at every lease.
-                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(once_sent)).is_err() {
-                    tracing::error!(target: "guichet", %label, "a hook panicked after the letter was sent");
-                }
+                once_sent();
             }
             sent
         }

@@ -231,11 +231,7 @@ impl AccountsFile {
             let Some(client) = self.clients.get(&account.client) else {
                 continue;
             };
-            if let Some(s) = account
-                .services
-                .iter()
-                .find(|s| !client.services.contains(s))
-            {
+            if let Some(s) = client.unsubscribed(&account.services) {
                 return Err(format!(
                     "client {}: account {} (kept) uses service {s}, which the client would no \
                      longer subscribe to",
@@ -265,11 +261,7 @@ impl AccountsFile {
                 .cloned()
                 .or_else(|| client_elsewhere(&account.client))
                 .ok_or_else(|| format!("account {code}: unknown client {:?}", account.client))?;
-            if let Some(s) = account
-                .services
-                .iter()
-                .find(|s| !client.services.contains(s))
-            {
+            if let Some(s) = client.unsubscribed(&account.services) {
                 return Err(format!(
                     "account {code}: service {s} is not subscribed by client {}",
                     client.id

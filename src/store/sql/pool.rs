@@ -224,14 +224,19 @@ fn create_private(file: &std::path::Path) -> std::io::Result<()> {
     match options.open(file) {
         Ok(_) => Ok(()),
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            if std::fs::metadata(file).is_err() {
-                return Err(std::io::Error::other(
-                    "it is a link to a missing file: create the file itself, or name its target",
-                ));
+            match std::fs::metadata(file) {
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    Err(std::io::Error::other(
+                        "it is a link to a missing file: create the file itself, or name its target",
+                    ))
+                }
+                Err(error) => Err(error),
+                Ok(_) => {
+                    #[cfg(unix)]
+                    warn_if_shared(file);
+                    Ok(())
+                }
             }
-            #[cfg(unix)]
-            warn_if_shared(file);
-            Ok(())
         }
         Err(error) => Err(error),
     }
